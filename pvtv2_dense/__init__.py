@@ -1,0 +1,14 @@
+"""pvtv2_dense: PVTv2 backbones for segmentation, depth and detection on the OpenMMLab stack.
+
+Importing the package registers every component in the mmseg and mmdet registries and makes
+checkpoint loading safe on torch >= 2.6 (see ``pvtv2_dense.utils.checkpoint_safety``).
+"""
+
+from .utils import install_safe_checkpoint_loading
+
+install_safe_checkpoint_loading()
+
+from . import models  # noqa: E402,F401  (registers the models)
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__']

@@ -1,0 +1,86 @@
+"""Safe checkpoint loading on torch >= 2.6 for mmengine 0.10.
+
+torch.load now defaults to ``weights_only=True``, which refuses the few non-tensor objects that
+mmengine writes into its own checkpoints (the message hub's ``HistoryBuffer`` and numpy scalars
+and arrays), so ``resume=True`` fails. We keep ``weights_only=True`` and allow-list exactly those
+globals; any other pickled object is refused before it can run, with an error naming the file.
+"""
+
+import os.path as osp
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds pickled objects outside the allow-list; nothing of it was executed."""
+
+
+def history_buffer_method(obj, name):
+    """Stands in for ``getattr`` while unpickling, for HistoryBuffer's methods only.
+
+    A HistoryBuffer pickles its statistics table as methods, i.e. ``getattr(HistoryBuffer,
+    'mean')``. Allowing the real ``getattr`` would let a crafted checkpoint walk from any allowed
+    object to ``eval``; this version answers only public methods of a HistoryBuffer.
+    """
+    if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) and not name.startswith('_'):
+        attr = getattr(obj, name, None)
+        if callable(attr):
+            return attr
+    raise pickle.UnpicklingError(
+        f'getattr({type(obj).__name__}, {name!r}) is not allowed in a checkpoint'
+    )
+
+
+def allowed_globals() -> list:
+    """The globals mmengine/mmseg/mmdet checkpoints need beyond tensors and builtin containers."""
+    multiarray = np.core.multiarray if hasattr(np, 'core') else np._core.multiarray
+    dtype_classes = [
+        type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64', 'int32', 'bool')
+    ]
+    return [
+        HistoryBuffer,
+        (history_buffer_method, 'builtins.getattr'),
+        multiarray._reconstruct,
+        multiarray.scalar,
+        np.ndarray,
+        np.dtype,
+        *dtype_classes,
+    ]
+
+
+def load_from_local_safely(filename: str, map_location=None):
+    """mmengine's local-file loader, with weights-only unpickling and a clear refusal."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        try:
+            found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        except Exception:  # not a zip checkpoint: the torch message has to do
+            found = []
+        reason = str(err).split('WeightsUnpickler error:')[-1].strip().splitlines()
+        what = ', '.join(found) if found else (reason[0] if reason else 'unknown')
+        raise UnsafeCheckpointError(
+            f'refused to load checkpoint {filename}: it holds pickled objects that are not on '
+            f"pvtv2_dense's allow-list ({what}); nothing in it was executed. If you made this file "
+            'yourself and trust it, re-save its tensors with torch.save(state_dict).'
+        ) from None
+
+
+_installed = False
+
+
+def install_safe_checkpoint_loading() -> None:
+    """Allow-list mmengine's globals and route local checkpoint files through the safe loader."""
+    global _installed
+    if _installed:
+        return
+    torch.serialization.add_safe_globals(allowed_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safely, force=True)
+    _installed = True
