@@ -1,7 +1,10 @@
 """Quickstart: train and evaluate a PVTv2-b0 model on generated data, on a CPU, in minutes.
 
+Generates the synthetic set (reused when present), trains, evaluates on held-out images, then
+writes training curves and predictions beside the ground truth into the work dir.
+
 Examples:
-    python tools/quickstart.py seg          # synthetic ADE20K-layout segmentation
+    python tools/quickstart.py seg          # synthetic ADE20K-layout segmentation (the default)
 """
 
 import argparse
@@ -12,12 +15,16 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from pvtv2_dense.datasets import generate_ade20k
+from pvtv2_dense.utils.report import plot_training_curves, save_seg_predictions
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DATA = osp.join(ROOT, 'data', 'synthetic')
 TASKS = {
     'seg': dict(
         config='configs/quickstart/segformer_pvtv2-b0_1xb8-600iter_synthetic-ade-64x64.py',
-        make_data=lambda: generate_ade20k(osp.join(ROOT, 'data', 'synthetic')),
+        make_data=lambda: generate_ade20k(DATA),
+        metric='mIoU',
+        draw=save_seg_predictions,
     ),
 }
 
@@ -27,20 +34,27 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('task', choices=sorted(TASKS), nargs='?', default='seg')
-    parser.add_argument('--work-dir', default=None)
+    parser.add_argument('--work-dir', default=None, help='default: work_dirs/quickstart_TASK')
     args = parser.parse_args()
     task = TASKS[args.task]
-    print(f'[quickstart] generating data (reused when present): {task["make_data"]()}')
+    print(f'[quickstart] data (generated once, then reused): {task["make_data"]()}', flush=True)
     cfg = Config.fromfile(osp.join(ROOT, task['config']))
     cfg.work_dir = args.work_dir or osp.join(ROOT, 'work_dirs', 'quickstart_' + args.task)
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics = runner.test()
-    out = osp.join(cfg.work_dir, 'test_metrics.json')
-    with open(out, 'w') as f:
+    with open(osp.join(cfg.work_dir, 'test_metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=2)
-    print('[quickstart] held-out metrics:', json.dumps(metrics))
-    print(f'[quickstart] logs, checkpoints and metrics: {cfg.work_dir}')
+    curves = plot_training_curves(
+        cfg.work_dir, task['metric'], osp.join(cfg.work_dir, 'training_curves.png')
+    )
+    preds = task['draw'](
+        runner.model, runner.test_dataloader.dataset, osp.join(cfg.work_dir, 'predictions.png')
+    )
+    print('[quickstart] held-out metrics: ' + json.dumps(metrics))
+    print(f'[quickstart] training loss and validation {task["metric"]}: {curves}')
+    print(f'[quickstart] predictions (image | ground truth | prediction): {preds}')
+    print(f'[quickstart] logs, checkpoints, metrics: {cfg.work_dir}')
 
 
 if __name__ == '__main__':

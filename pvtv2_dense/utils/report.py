@@ -1,0 +1,82 @@
+"""Pictures a person can look at after a run: training curves and predictions beside the truth."""
+
+import glob
+import json
+import os.path as osp
+
+import cv2
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+
+
+def read_scalars(work_dir: str) -> list[dict]:
+    """Every record of the newest run's ``vis_data/scalars.json`` under ``work_dir``."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}: was it trained?')
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def plot_training_curves(work_dir: str, metric: str, out_file: str) -> str:
+    """Training loss and the validation ``metric`` against the iteration, in one PNG."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    records = read_scalars(work_dir)
+    train = [(r['step'], r['loss']) for r in records if 'loss' in r]
+    val = [(r['step'], r[metric]) for r in records if metric in r]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        ax.plot(*zip(*train), color='tab:blue', label='training loss')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('loss')
+    if val:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*val), 'o-', color='tab:orange', label=f'validation {metric}')
+        ax2.set_ylabel(metric)
+        ax2.legend(loc='center right')
+    ax.legend(loc='upper right')
+    ax.set_title(osp.basename(osp.normpath(work_dir)))
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=100)
+    plt.close(fig)
+    return out_file
+
+
+def _palette(n: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    colours = rng.integers(40, 256, size=(n + 1, 3), dtype=np.uint8)
+    colours[-1] = 0  # ignore index drawn black
+    return colours
+
+
+def _colour_labels(labels: np.ndarray, palette: np.ndarray, ignore_index=255) -> np.ndarray:
+    idx = np.where(labels == ignore_index, len(palette) - 1, labels.clip(0, len(palette) - 2))
+    return palette[idx]
+
+
+def save_seg_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4) -> str:
+    """Rows of image | ground truth | prediction for the first ``num`` samples of ``dataset``."""
+    palette = _palette(len(dataset.metainfo['classes']))
+    rows = []
+    model.eval()
+    for i in range(min(num, len(dataset))):
+        data = dataset[i]
+        with torch.no_grad():
+            result = model.test_step(pseudo_collate([data]))[0]
+        image = cv2.imread(result.img_path)
+        gt = result.gt_sem_seg.data[0].cpu().numpy()
+        pred = result.pred_sem_seg.data[0].cpu().numpy()
+        h, w = image.shape[:2]
+        panels = [image]
+        for labels in (gt, pred):
+            labels = cv2.resize(labels.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            panels.append(_colour_labels(labels, palette)[..., ::-1])
+        row = np.concatenate(panels, axis=1)
+        rows.append(cv2.resize(row, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
+    cv2.imwrite(out_file, np.concatenate(rows, axis=0))
+    return out_file
