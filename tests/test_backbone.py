@@ -190,3 +190,15 @@ def test_missing_and_unexpected_keys_are_reported(tmp_path):
     missing, unexpected = load_pretrained(tiny(), str(path))
     assert not missing
     assert unexpected and all(k.startswith('layers.2.blocks.1.') for k in unexpected)
+
+
+@pytest.mark.parametrize('attn_impl', ['sdpa', 'eager'])
+def test_bf16_autocast_is_finite_and_close(attn_impl):
+    model = tiny(attn_impl=attn_impl).eval()
+    x = torch.randn(1, 3, 64, 64) * 50  # large activations: scores that would overflow fp16
+    with torch.no_grad():
+        ref = model(x)[-1]
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = model(x)[-1]
+    assert low.dtype == torch.bfloat16 and torch.isfinite(low).all()
+    assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max()

@@ -178,7 +178,9 @@ class SpatialReductionAttention(nn.Module):
         drop = self.attn_drop if self.training else 0.0
         weights = None
         if need_weights or self.attn_impl == 'eager':
-            weights = (q @ k.transpose(-2, -1) * self.scale).softmax(dim=-1)
+            # Scale before the product and softmax in fp32: no overflow under fp16 autocast.
+            weights = ((q * self.scale) @ k.transpose(-2, -1)).softmax(-1, dtype=torch.float32)
+            weights = weights.to(v.dtype)
             out = F.dropout(weights, drop, self.training) @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
