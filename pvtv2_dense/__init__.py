@@ -8,7 +8,8 @@ from .utils import install_safe_checkpoint_loading
 
 install_safe_checkpoint_loading()
 
-from . import models  # noqa: E402,F401  (registers the models)
+# Registers the models, datasets, transforms, hooks and metrics.
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

@@ -40,5 +40,7 @@ def tiny_seg_cfg(data_root, work_dir, max_iters=4, **overrides):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=2)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
+    # mmengine reuses a visualizer by name, with the folder of its first run: one per run here.
+    cfg.visualizer.name = f'visualizer_{work_dir}'
     cfg.merge_from_dict(overrides)
     return cfg

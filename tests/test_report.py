@@ -3,7 +3,7 @@
 import cv2
 from mmengine.runner import Runner
 
-from pvtv2_dense.utils.report import plot_training_curves, read_scalars, save_seg_predictions
+from pvtv2_dense.utils.report import plot_training_curves, read_scalars, save_predictions
 
 from .conftest import tiny_seg_cfg
 
@@ -20,7 +20,7 @@ def test_curves_and_prediction_panels(ade_root, tmp_path):
     curves = plot_training_curves(str(tmp_path / 'work'), 'mIoU', str(tmp_path / 'curves.png'))
     assert cv2.imread(curves).shape[:2] == (400, 700)
 
-    panels = save_seg_predictions(
+    panels = save_predictions(
         runner.model, runner.test_dataloader.dataset, str(tmp_path / 'preds.png'), num=3, scale=2
     )
     # three rows of image | truth | prediction, each 64x64 scaled by 2

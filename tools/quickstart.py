@@ -5,6 +5,8 @@ writes training curves and predictions beside the ground truth into the work dir
 
 Examples:
     python tools/quickstart.py seg          # synthetic ADE20K-layout segmentation (the default)
+    python tools/quickstart.py depth        # synthetic NYU-layout depth, PVTv2-b0 + GLPN
+    python tools/quickstart.py det          # synthetic COCO-layout detection, Deformable DETR
 """
 
 import argparse
@@ -14,8 +16,8 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from pvtv2_dense.datasets import generate_ade20k
-from pvtv2_dense.utils.report import plot_training_curves, save_seg_predictions
+from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
+from pvtv2_dense.utils.report import plot_training_curves, save_predictions
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'data', 'synthetic')
@@ -24,7 +26,16 @@ TASKS = {
         config='configs/quickstart/segformer_pvtv2-b0_1xb8-600iter_synthetic-ade-64x64.py',
         make_data=lambda: generate_ade20k(DATA),
         metric='mIoU',
-        draw=save_seg_predictions,
+    ),
+    'depth': dict(
+        config='configs/quickstart/glpn_pvtv2-b0_1xb8-1000iter_synthetic-nyu-64x64.py',
+        make_data=lambda: generate_nyu(DATA, num_train=256, num_val=64),
+        metric='d1',
+    ),
+    'det': dict(
+        config='configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py',
+        make_data=lambda: generate_coco(DATA),
+        metric='coco/bbox_mAP_50',
     ),
 }
 
@@ -48,7 +59,7 @@ def main():
     curves = plot_training_curves(
         cfg.work_dir, task['metric'], osp.join(cfg.work_dir, 'training_curves.png')
     )
-    preds = task['draw'](
+    preds = save_predictions(
         runner.model, runner.test_dataloader.dataset, osp.join(cfg.work_dir, 'predictions.png')
     )
     print('[quickstart] held-out metrics: ' + json.dumps(metrics))

@@ -4,22 +4,35 @@ Examples:
     python tools/test.py CONFIG work_dirs/run1/iter_600.pth
     python tools/test.py CONFIG CKPT --show-dir vis/ --out preds.pkl
     python tools/test.py CONFIG CKPT --tta                  # the config's test-time augmentation
-    bash tools/dist_test.sh CONFIG CKPT 8
+    python tools/test.py CONFIG CKPT --cfg-options test_dataloader.batch_size=4
+    bash tools/dist_test.sh CONFIG CKPT 8                   # 8 GPUs (or processes)
+    bash tools/slurm_test.sh PARTITION JOB CONFIG CKPT      # SLURM
 
-Metrics are printed, logged and written to WORK_DIR/test_metrics.json.
+Metrics are printed, logged and written to WORK_DIR/test_metrics.json. The checkpoint must fit
+the config (same tensor names and shapes), else the tool stops with a one-line error.
 """
 
 import argparse
 import json
 import os
 import os.path as osp
+import time
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
+from pvtv2_dense.utils.cli import (
+    CLIError,
+    check_checkpoint,
+    cli_entry,
+    default_work_dir,
+    load_config,
+)
+from pvtv2_dense.utils.dist_env import adapt_for_cpu
 
-def parse_args():
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -33,10 +46,15 @@ def parse_args():
         '16-bit PNG predictions to this folder',
     )
     parser.add_argument('--tta', action='store_true', help="use the config's tta_model/pipeline")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys; the parent of each key must exist in the config',
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -45,9 +63,12 @@ def enable_visualisation(cfg, show_dir):
     """Turn on the config's visualisation hook and point every output folder at ``show_dir``."""
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
-        raise SystemExit(f'error: {cfg.filename} has no default_hooks.visualization to draw with')
+        raise CLIError(f'{cfg.filename} has no default_hooks.visualization to draw with')
     hook.draw = True
     hook.interval = 1
+    # A fresh visualizer instance (mmengine reuses one of the same name, with its old save_dir,
+    # when main() runs twice in one process).
+    cfg.visualizer.name = f'{cfg.visualizer.get("name", "visualizer")}_{time.time_ns()}'
     if 'Det' in hook.type:
         hook.test_out_dir = osp.abspath(show_dir)
     else:
@@ -58,26 +79,34 @@ def enable_visualisation(cfg, show_dir):
             custom.out_dir = show_dir
 
 
-def main():
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
+def build_cfg(args):
+    """The config with every command-line option applied."""
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        raise CLIError(f'--out {args.out}: the raw predictions file must end with .pkl')
     if args.show_dir:
         enable_visualisation(cfg, args.show_dir)
     if args.tta:
         if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise SystemExit(f'error: {args.config} defines no tta_model / tta_pipeline')
+            raise CLIError(f'{args.config} defines no tta_model / tta_pipeline')
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
+    adapt_for_cpu(cfg, args.launcher)
+    return cfg
+
+
+@cli_entry
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise CLIError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)
+    check_checkpoint(runner.model, args.checkpoint, args.config)
     if args.out:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()

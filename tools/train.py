@@ -3,19 +3,35 @@
 Examples:
     python tools/train.py configs/quickstart/segformer_pvtv2-b0_1xb8-600iter_synthetic-ade-64x64.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume          # continue latest
+    python tools/train.py CONFIG --resume work_dirs/run1/iter_200.pth        # continue from a file
     python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=4
-    bash tools/dist_train.sh CONFIG 8                                      # 8 GPUs
+    python tools/train.py CONFIG --seed 0 --deterministic                    # reproducible run
+    bash tools/dist_train.sh CONFIG 8                                        # 8 GPUs (or processes)
+    bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR                  # SLURM
+
+Without CUDA, distributed runs use the gloo backend and SyncBN becomes BN (see
+pvtv2_dense/utils/dist_env.py). Checkpoints also store torch's random state, so a resumed run
+continues exactly where it stopped (num_workers=0, --deterministic).
 """
 
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from pvtv2_dense.utils.cli import (
+    CLIError,
+    check_checkpoint,
+    cli_entry,
+    default_work_dir,
+    load_config,
+)
+from pvtv2_dense.utils.dist_env import adapt_for_cpu
+from pvtv2_dense.utils.rng_state import TorchRNGStateHook
 
-def parse_args():
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -43,32 +59,32 @@ def parse_args():
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config keys, e.g. train_cfg.max_iters=100 model.backbone.arch=b1',
+        help='override config keys, e.g. train_cfg.max_iters=100 model.backbone.arch=b1; '
+        'the parent of each key must exist in the config',
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     # torchrun sets LOCAL_RANK; older launchers pass --local-rank / --local_rank.
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 
-def main():
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
+def build_cfg(args):
+    """The config with every command-line option applied."""
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            print('note: the config already uses AmpOptimWrapper')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
+        if not os.path.isfile(args.resume):
+            raise CLIError(f'--resume checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=16))
@@ -79,7 +95,19 @@ def main():
             randomness['seed'] = args.seed
         randomness['deterministic'] = args.deterministic or randomness.get('deterministic', False)
         cfg.randomness = randomness
+    adapt_for_cpu(cfg, args.launcher)
+    return cfg
+
+
+@cli_entry
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)
+    runner.register_hook(TorchRNGStateHook())
+    if cfg.resume and cfg.load_from:
+        # Resuming needs an exact fit; plain load_from (fine-tuning) keeps mmengine's warnings.
+        check_checkpoint(runner.model, cfg.load_from, args.config)
     runner.train()
 
 

@@ -1,3 +1,24 @@
-from .synthetic import generate_ade20k
+from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
+from .kitti_depth import KITTIDepthDataset
+from .seg_checked import (
+    CheckedADE20KDataset,
+    CheckedCityscapesDataset,
+    CheckSegAnnotation,
+    SegDataError,
+)
+from .synthetic import generate_ade20k, generate_coco, generate_nyu
+from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 
-__all__ = ['generate_ade20k']
+__all__ = [
+    'generate_ade20k',
+    'generate_coco',
+    'generate_nyu',
+    'KITTIDepthDataset',
+    'AnnotationError',
+    'CheckedCocoDataset',
+    'check_coco_dict',
+    'CheckSegAnnotation',
+    'CheckedADE20KDataset',
+    'CheckedCityscapesDataset',
+    'SegDataError',
+]

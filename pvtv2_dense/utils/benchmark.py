@@ -64,22 +64,37 @@ def build_backbone(impl: str, arch: str):
     raise ValueError(f'unknown implementation {impl!r}; expected one of {IMPLS}')
 
 
-def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
-    """Median latency (ms) and peak memory (MB) of one forward pass, in this process."""
+def backbone_step(impl, arch, size, batch, device='cpu'):
+    """A zero-argument forward pass of backbone ``impl`` on a random batch."""
     import torch
 
-    torch.set_grad_enabled(False)
-    try:
-        model, call = build_backbone(impl, arch)
-        model.to(device)
-    except Exception as err:  # a peer missing, or unable to run this arch
-        return dict(error=f'{type(err).__name__}: {err}'.splitlines()[0][:80])
+    model, call = build_backbone(impl, arch)
+    model.to(device)
     if impl == 'hf':
         call = model
     x = torch.randn(batch, 3, *((size, size) if isinstance(size, int) else size), device=device)
+    return lambda: call(x)
+
+
+def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
+    """Median latency (ms) and peak memory (MB) of ``builder(**kwargs, device=...)()``.
+
+    ``builder`` is ``'module:function'``, a function that builds a model and returns a
+    zero-argument callable running one step (a forward pass, or a whole training step).
+    """
+    import importlib
+
+    import torch
+
+    torch.set_grad_enabled(grad)
+    module, name = builder.split(':')
+    try:
+        step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
+    except Exception as err:  # a peer missing, or unable to run this configuration
+        return dict(error=f'{type(err).__name__}: {err}'.splitlines()[0][:80])
     sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
     for _ in range(warmup):
-        call(x)
+        step()
     sync()
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -89,7 +104,7 @@ def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        call(x)
+        step()
         sync()
         times.append(time.perf_counter() - start)
     if device == 'cuda':
@@ -99,12 +114,19 @@ def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
     return dict(median_ms=1000 * statistics.median(times), peak_mb=max(peak, 0.0))
 
 
-def measure_in_subprocess(*args) -> dict:
-    """:func:`measure` in a fresh interpreter; errors come back as ``dict(error=...)``."""
+def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
+    """Forward latency and peak memory of backbone ``impl``, in this process."""
+    kwargs = dict(impl=impl, arch=arch, size=size, batch=batch)
+    return measure_step(f'{__name__}:backbone_step', kwargs, device, repeat, warmup)
+
+
+def measure_step_in_subprocess(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
+    """:func:`measure_step` in a fresh interpreter; errors come back as ``dict(error=...)``."""
     code = (
-        'import json, sys; from pvtv2_dense.utils.benchmark import measure; '
-        'print(json.dumps(measure(*json.loads(sys.argv[1]))))'
+        'import json, sys; from pvtv2_dense.utils.benchmark import measure_step; '
+        'print(json.dumps(measure_step(*json.loads(sys.argv[1]))))'
     )
+    args = [builder, kwargs, device, repeat, warmup, grad]
     proc = subprocess.run(
         [sys.executable, '-c', code, json.dumps(args)], capture_output=True, text=True
     )
@@ -112,3 +134,9 @@ def measure_in_subprocess(*args) -> dict:
     if proc.returncode == 0 and lines:
         return json.loads(lines[-1])
     return dict(error=(proc.stderr.strip().splitlines() or ['failed'])[-1][:80])
+
+
+def measure_in_subprocess(impl, arch, size, batch, device='cpu', repeat=10, warmup=2) -> dict:
+    """Backbone forward measurement (see :func:`measure`) in a fresh interpreter."""
+    kwargs = dict(impl=impl, arch=arch, size=size, batch=batch)
+    return measure_step_in_subprocess(f'{__name__}:backbone_step', kwargs, device, repeat, warmup)

@@ -59,24 +59,66 @@ def _colour_labels(labels: np.ndarray, palette: np.ndarray, ignore_index=255) ->
     return palette[idx]
 
 
-def save_seg_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4) -> str:
-    """Rows of image | ground truth | prediction for the first ``num`` samples of ``dataset``."""
+def _seg_panels(result, dataset):
     palette = _palette(len(dataset.metainfo['classes']))
+    image = cv2.imread(result.img_path)
+    h, w = image.shape[:2]
+    panels = [image]
+    for labels in (result.gt_sem_seg.data[0], result.pred_sem_seg.data[0]):
+        labels = labels.cpu().numpy().astype(np.uint8)
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+        panels.append(_colour_labels(labels, palette)[..., ::-1])
+    return panels
+
+
+def _depth_panels(result, dataset):
+    image = cv2.imread(result.img_path)
+    h, w = image.shape[:2]
+    gt = result.gt_depth_map.data[0].cpu().numpy()
+    pred = result.pred_depth_map.data[0].cpu().numpy()
+    top = max(float(gt.max()), 1e-3)  # one colour scale for truth and prediction
+    panels = [image]
+    for depth in (gt, pred):
+        depth = cv2.resize(depth.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+        grey = (np.clip(depth / top, 0, 1) * 255).astype(np.uint8)
+        colour = cv2.applyColorMap(grey, cv2.COLORMAP_MAGMA)
+        colour[depth <= 0] = 0  # invalid truth drawn black
+        panels.append(colour)
+    return panels
+
+
+def _det_panels(result, dataset, score_thr=0.3):
+    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    panels = []
+    for instances, colour in ((result.gt_instances, (0, 200, 0)), (result.pred_instances, None)):
+        canvas = image.copy()
+        keep = instances.scores >= score_thr if 'scores' in instances else slice(None)
+        for box in instances.bboxes[keep].cpu().numpy().round().astype(int):
+            cv2.rectangle(canvas, tuple(box[:2]), tuple(box[2:]), colour or (0, 0, 230), 1)
+        panels.append(canvas)
+    return [image, *panels]
+
+
+def save_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4) -> str:
+    """Rows of image | ground truth | prediction for the first ``num`` samples of ``dataset``.
+
+    Works for segmentation (colour-coded classes), depth (one colour scale per row) and
+    detection (ground-truth boxes green, predicted boxes with score >= 0.3 red).
+    """
     rows = []
     model.eval()
     for i in range(min(num, len(dataset))):
-        data = dataset[i]
         with torch.no_grad():
-            result = model.test_step(pseudo_collate([data]))[0]
-        image = cv2.imread(result.img_path)
-        gt = result.gt_sem_seg.data[0].cpu().numpy()
-        pred = result.pred_sem_seg.data[0].cpu().numpy()
-        h, w = image.shape[:2]
-        panels = [image]
-        for labels in (gt, pred):
-            labels = cv2.resize(labels.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-            panels.append(_colour_labels(labels, palette)[..., ::-1])
+            result = model.test_step(pseudo_collate([dataset[i]]))[0]
+        if 'pred_sem_seg' in result:
+            panels = _seg_panels(result, dataset)
+        elif 'pred_depth_map' in result:
+            panels = _depth_panels(result, dataset)
+        else:
+            panels = _det_panels(result, dataset)
         row = np.concatenate(panels, axis=1)
         rows.append(cv2.resize(row, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
     cv2.imwrite(out_file, np.concatenate(rows, axis=0))
     return out_file

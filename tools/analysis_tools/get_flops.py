@@ -5,7 +5,8 @@ convention of the SegFormer and PVT papers), with fused scaled-dot-product atten
 its two matrix products. No weights are loaded.
 
 Examples:
-    python tools/analysis_tools/get_flops.py configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py
+    python tools/analysis_tools/get_flops.py \
+        configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py
     python tools/analysis_tools/get_flops.py CONFIG --shape 512 1024 --table
     python tools/analysis_tools/get_flops.py CONFIG --json out.json
 """
@@ -16,8 +17,9 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.analysis import FlopAnalyzer, flop_count_table, parameter_count
+from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
+from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope, init_default_scope
 
@@ -68,7 +70,7 @@ def complexity(cfg, shape):
         analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
         analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         flops = analyzer.total()
-        table = flop_count_table(analyzer, max_depth=3)
+        table = complexity_stats_table(analyzer, max_depth=3)
     params = parameter_count(model)['']
     return params, flops, table
 

@@ -1,4 +1,5 @@
-# PVTv2-b0 encoder + SegFormer-style decoder (mmseg's SegformerHead until the all-MLP head lands).
+# PVTv2-b0 encoder + SegFormer's all-MLP decoder (E = 256; `channels` is E).
+# SyncBN here synchronises only in multi-process GPU runs (plain BN in one process / on CPU).
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -13,7 +14,7 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(type='PVTv2', arch='b0', drop_path_rate=0.1),
     decode_head=dict(
-        type='SegformerHead',
+        type='AllMLPHead',
         in_channels=[32, 64, 160, 256],
         in_index=[0, 1, 2, 3],
         channels=256,

@@ -1,3 +1,5 @@
 from .ade20k import generate_ade20k
+from .coco import generate_coco
+from .nyu import generate_nyu
 
-__all__ = ['generate_ade20k']
+__all__ = ['generate_ade20k', 'generate_coco', 'generate_nyu']

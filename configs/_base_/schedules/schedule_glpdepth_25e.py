@@ -1,0 +1,27 @@
+# GLPDepth's schedule: 25 epochs, Adam (no weight decay), lr 3e-5 -> 1e-4 over the first 12
+# epochs, then back down to 3e-5 with power 0.9. GLPDepth's own curve is min + (max - min) *
+# (t/T)^0.9 up and max - (max - min) * (t/T)^0.9 down; mmengine's LinearLR / PolyLR(power 0.9)
+# give the same end points with a slightly different bend.
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.3, end_factor=1.0, by_epoch=True, begin=0, end=12,
+         convert_to_iter_based=True),
+    dict(type='PolyLR', eta_min=3e-5, power=0.9, by_epoch=True, begin=12, end=25,
+         convert_to_iter_based=True),
+]  # fmt: skip
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=25, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3,
+                    save_best='abs_rel', rule='less'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'),
+)  # fmt: skip
+# tools/test.py --show-dir DIR sets out_dir: 16-bit PNG (mm) and colourised predictions.
+custom_hooks = [dict(type='DepthPredictionWriterHook', out_dir=None, max_depth=10.0)]
+# Batch 12 in total (GLPDepth); --auto-scale-lr rescales for another total.
+auto_scale_lr = dict(enable=False, base_batch_size=12)

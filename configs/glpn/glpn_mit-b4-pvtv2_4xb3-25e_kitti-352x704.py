@@ -1,0 +1,14 @@
+# Exact GLPN on KITTI (MiT-b4 == PVTv2-b4 with MLP ratio 4; inputs in [0, 1], max depth 80 m).
+# Weights: python tools/model_converters/convert_glpn.py PATH/glpn-kitti \
+#     pretrained/glpn_kitti_converted.pth
+_base_ = './glpn_pvtv2-b0_4xb3-25e_kitti-352x704.py'
+model = dict(
+    data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]),
+    backbone=dict(
+        arch='b4',
+        mlp_ratios=[4, 4, 4, 4],
+        init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b4.pth'),
+    ),
+    decode_head=dict(in_channels=[64, 128, 320, 512]),
+)
+load_from = 'pretrained/glpn_kitti_converted.pth'

@@ -1,0 +1,15 @@
+# Exact GLPN (Kim et al. 2022): a MiT-b4 encoder, i.e. PVTv2-b4 with MLP ratio 4 in every stage.
+# Evaluate the published model: convert HF `vinvino02/glpn-nyu` with
+#   python tools/model_converters/convert_glpn.py PATH/glpn-nyu pretrained/glpn_nyu_converted.pth
+# GLPN feeds images scaled to [0, 1] without mean/std normalisation: so does this config.
+_base_ = './glpn_pvtv2-b0_4xb3-25e_nyu-448x576.py'
+model = dict(
+    data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]),
+    backbone=dict(
+        arch='b4',
+        mlp_ratios=[4, 4, 4, 4],
+        init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b4.pth'),
+    ),
+    decode_head=dict(in_channels=[64, 128, 320, 512]),
+)
+load_from = 'pretrained/glpn_nyu_converted.pth'

@@ -1,0 +1,127 @@
+"""Clear errors for bad segmentation data, each naming the file at fault.
+
+mmseg's loaders fail late and vaguely on bad data, or not at all: a missing annotation surfaces as a
+bare "No such file" deep in a worker, a label map of the wrong size is resized or cropped
+alongside its image into misaligned labels, and a label above the class count is skipped by the
+IoU metric or crashes the loss without saying which file holds it. Two pieces fix that:
+
+- :class:`CheckSegAnnotation`, a transform placed right after ``LoadAnnotations``: the label map
+  must have the image's original size, one channel, and only values in ``[0, num_classes)`` or
+  the ignore index.
+- ``Checked*Dataset``: mmseg's datasets that, when the file list is built, require an annotation
+  for every image, and that name the image and annotation of any sample that fails to load
+  (e.g. an unreadable image).
+"""
+
+import os.path as osp
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.datasets import ADE20KDataset, CityscapesDataset
+
+from ..registry import register_dataset, register_transform
+
+
+class SegDataError(ValueError):
+    """A segmentation sample (image or annotation file) is missing, unreadable or invalid."""
+
+
+@register_transform()
+class CheckSegAnnotation(BaseTransform):
+    """Check a freshly loaded label map against its image; put it right after ``LoadAnnotations``.
+
+    Args:
+        num_classes (int): valid labels are ``0 .. num_classes - 1`` (after ``reduce_zero_label``).
+        ignore_index (int): the one other value allowed. Defaults to 255.
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int = 255):
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f'CheckSegAnnotation: num_classes={num_classes!r}; expected an int >= 1'
+            )
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        seg = results.get('gt_seg_map')
+        path = results.get('seg_map_path', '<annotation>')
+        if seg is None:
+            raise SegDataError(
+                f'{path}: no label map loaded; CheckSegAnnotation goes after LoadAnnotations'
+            )
+        if seg.ndim != 2:
+            raise SegDataError(
+                f'annotation {path} has shape {seg.shape}; expected a single-channel label map'
+            )
+        ori = tuple(results.get('ori_shape', seg.shape))[:2]
+        if tuple(seg.shape) != ori:
+            raise SegDataError(
+                f'annotation {path} is {seg.shape[0]}x{seg.shape[1]} (HxW) but its image '
+                f'{results.get("img_path")} is {ori[0]}x{ori[1]}'
+            )
+        values = np.unique(seg)
+        bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
+        if bad.size:
+            note = ''
+            if results.get('reduce_zero_label'):
+                raw = (bad.astype(np.int64) + 1).tolist()
+                note = f' ({raw} in the file, before reduce_zero_label)'
+            raise SegDataError(
+                f'annotation {path} holds label value(s) {bad.tolist()}{note}; expected '
+                f'0..{self.num_classes - 1} or the ignore index {self.ignore_index}'
+            )
+        return results
+
+    def __repr__(self):
+        name = type(self).__name__
+        return f'{name}(num_classes={self.num_classes}, ignore_index={self.ignore_index})'
+
+
+class CheckedSegDatasetMixin:
+    """Fail-fast file checks and file-naming load errors for an mmseg ``BaseSegDataset``."""
+
+    def load_data_list(self):
+        data_list = super().load_data_list()
+        img_dir = self.data_prefix.get('img_path')
+        if not data_list:
+            raise SegDataError(f'no images ending in {self.img_suffix!r} found in {img_dir}')
+        if self.backend_args is not None:  # remote storage: leave existence to the loaders
+            return data_list
+        missing_img = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+        if missing_img:
+            raise SegDataError(
+                f'{len(missing_img)} image(s) listed but missing, e.g. {missing_img[0]}'
+            )
+        missing = [
+            d for d in data_list if 'seg_map_path' in d and not osp.isfile(d['seg_map_path'])
+        ]
+        if missing:
+            examples = '; '.join(f'{d["img_path"]} -> {d["seg_map_path"]}' for d in missing[:3])
+            raise SegDataError(
+                f'{len(missing)} of {len(data_list)} image(s) have no annotation '
+                f'(expected suffix {self.seg_map_suffix!r}): {examples}'
+            )
+        return data_list
+
+    def prepare_data(self, idx):
+        info = self.get_data_info(idx)
+        try:
+            return self.pipeline(info)
+        except SegDataError:
+            raise
+        except Exception as err:
+            raise SegDataError(
+                f'sample {idx} failed to load (image {info.get("img_path")}, annotation '
+                f'{info.get("seg_map_path")}): {type(err).__name__}: {err}'
+            ) from err
+
+
+@register_dataset()
+class CheckedADE20KDataset(CheckedSegDatasetMixin, ADE20KDataset):
+    """mmseg's ``ADE20KDataset`` with the checks of :class:`CheckedSegDatasetMixin`."""
+
+
+@register_dataset()
+class CheckedCityscapesDataset(CheckedSegDatasetMixin, CityscapesDataset):
+    """mmseg's ``CityscapesDataset`` with the checks of :class:`CheckedSegDatasetMixin`."""

@@ -1,0 +1,3 @@
+from .depth_writer_hook import DepthPredictionWriterHook
+
+__all__ = ['DepthPredictionWriterHook']

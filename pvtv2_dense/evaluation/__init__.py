@@ -1,0 +1,3 @@
+from .depth_metric import CroppedDepthMetric
+
+__all__ = ['CroppedDepthMetric']

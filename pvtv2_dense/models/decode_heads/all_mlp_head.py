@@ -1,0 +1,152 @@
+"""SegFormer's all-MLP decode head, as designed in the paper and the official code.
+
+Xie et al., "SegFormer: Simple and Efficient Design for Semantic Segmentation with Transformers".
+mmseg's ``SegformerHead`` is a different design (a ConvModule with norm and activation per level,
+fixed width); this head is the published one, and it loads SegFormer's own weights (official and
+HF transformers, see ``pvtv2_dense.checkpoint.hf_segformer``).
+"""
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from torch import nn
+
+from ...registry import register_model
+from .sync_bn import LocalSyncBatchNorm
+
+
+class LinearEmbed(nn.Module):
+    """One plain Linear over the channels of a feature map (no norm, no activation)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.proj = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        x = self.proj(x.flatten(2).transpose(1, 2))
+        return x.transpose(1, 2).reshape(b, -1, h, w)
+
+
+@register_model()
+class AllMLPHead(BaseDecodeHead):
+    """The all-MLP decoder: Linear per level to E channels, upsample to the first level, concat,
+    1x1 conv fuse with BN + ReLU, dropout, 1x1 classifier.
+
+    ``channels`` is E (the paper's embedding width: 256 for b0/b1, 768 for b2-b5); it is both the
+    width of every per-level projection and of the fused map. Levels are upsampled bilinearly with
+    ``align_corners=False`` (as the official and HF heads do, whatever ``align_corners`` says; that
+    option still governs the final resize of the logits) and concatenated deepest first, so the
+    fuse weights of SegFormer checkpoints apply unchanged.
+
+    ``norm_cfg=dict(type='SyncBN')`` (the recipe's) gives a :class:`LocalSyncBatchNorm`: it
+    synchronises only in multi-process GPU training and is plain batch norm in a single process
+    or on CPU.
+
+    Args:
+        in_channels (Sequence[int]): widths of the input levels (e.g. ``[32, 64, 160, 256]``).
+        channels (int): E.
+        in_index (Sequence[int]): which backbone outputs to use. Defaults to (0, 1, 2, 3).
+        norm_cfg (dict): norm of the fuse layer. Defaults to ``dict(type='SyncBN')``.
+        fold_fuse (bool): compute the fuse conv folded into the per-level embeddings, before
+            upsampling (same function and parameters, several times cheaper at E=768); False
+            runs the published order of operations. Defaults to True.
+        **kwargs: the rest of mmseg's ``BaseDecodeHead`` (num_classes, dropout_ratio,
+            loss_decode, align_corners, ...).
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        channels,
+        in_index=(0, 1, 2, 3),
+        norm_cfg=None,
+        fold_fuse=True,
+        **kwargs,
+    ):
+        if norm_cfg is None:
+            norm_cfg = dict(type='SyncBN', requires_grad=True)
+        in_index = list(in_index)
+        if not isinstance(in_channels, (list, tuple)) or len(in_channels) != len(in_index):
+            raise ValueError(
+                f'AllMLPHead: in_channels {in_channels} must be a list with one width per '
+                f'in_index entry {in_index}'
+            )
+        kwargs.setdefault('input_transform', 'multiple_select')
+        super().__init__(
+            list(in_channels), channels, in_index=in_index, norm_cfg=norm_cfg, **kwargs
+        )
+        self.fold_fuse = fold_fuse
+        self.linear_c = nn.ModuleList(LinearEmbed(c, channels) for c in self.in_channels)
+        self.linear_fuse = ConvModule(
+            channels * len(self.in_channels),
+            channels,
+            kernel_size=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+        )
+        # 'SyncBN' builds torch's SyncBatchNorm (through mmengine's wrapper): swap in the variant
+        # that falls back to plain BN when there is nothing to synchronise with.
+        name = self.linear_fuse.norm_name if self.linear_fuse.with_norm else None
+        norm = getattr(self.linear_fuse, name) if name else None
+        if isinstance(norm, nn.SyncBatchNorm) and not isinstance(norm, LocalSyncBatchNorm):
+            setattr(self.linear_fuse, name, LocalSyncBatchNorm.from_sync_bn(norm))
+
+    def init_weights(self):
+        """Random init, or ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loading the
+        decode head of a SegFormer checkpoint (HF, official or ours)."""
+        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+            from ...checkpoint.hf_segformer import load_head_pretrained
+
+            load_head_pretrained(self, self.init_cfg['checkpoint'])
+            self._is_init = True
+            return
+        super().init_weights()
+
+    def _fuse_concat(self, feats, size):
+        """The published order of operations: embed, upsample, concat, 1x1 fuse conv."""
+        outs = []
+        for feat, embed in zip(feats, self.linear_c):
+            x = embed(feat)
+            if x.shape[2:] != size:
+                x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+            outs.append(x)
+        return self.linear_fuse.conv(torch.cat(outs[::-1], dim=1))
+
+    def _fuse_folded(self, feats, size):
+        """The same function, computed cheaply.
+
+        The fuse conv is linear, so it splits into one E x E block per level; each block composes
+        with that level's embedding into a single C_i -> E map, applied at the level's own
+        resolution. Bilinear upsampling is linear and preserves constants (its weights sum to
+        one), so it commutes with those maps and biases. What is left at 1/4 scale is a sum of
+        E-channel maps instead of a (levels x E) -> E convolution: for E=768 that conv was most
+        of the model's FLOPs. The parameters are unchanged (checkpoints load as before) and
+        gradients reach them through the composed weights.
+        """
+        conv = self.linear_fuse.conv
+        blocks = conv.weight.flatten(1).split(self.channels, dim=1)[
+            ::-1
+        ]  # concat was deepest first
+        out = None
+        for feat, embed, block in zip(feats, self.linear_c, blocks):
+            weight = block @ embed.proj.weight
+            bias = block @ embed.proj.bias
+            x = F.conv2d(feat, weight[:, :, None, None], bias)
+            if x.shape[2:] != size:
+                x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+            out = x if out is None else out + x
+        return out if conv.bias is None else out + conv.bias[:, None, None]
+
+    def forward(self, inputs):
+        feats = self._transform_inputs(inputs)
+        size = feats[0].shape[2:]
+        fuse = self._fuse_folded if self.fold_fuse else self._fuse_concat
+        x = fuse(feats, size)
+        if self.linear_fuse.with_norm:
+            x = self.linear_fuse.norm(x)
+        if self.linear_fuse.with_activation:
+            x = self.linear_fuse.activate(x)
+        return self.cls_seg(x)

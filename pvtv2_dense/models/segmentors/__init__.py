@@ -1,0 +1,3 @@
+from .depth_tta import DepthTTAModel
+
+__all__ = ['DepthTTAModel']

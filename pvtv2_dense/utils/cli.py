@@ -1,0 +1,198 @@
+"""Shared command-line plumbing for ``tools/``: config loading and one-line user errors.
+
+Mistakes a user makes on the command line (a config path that does not exist, a ``--cfg-options``
+key that is not in the config, a checkpoint made for another model) end the tool with one
+``error: ...`` line and exit status 2, instead of a traceback from deep inside mmengine.
+
+``--cfg-options`` rule: every key's parent path must already exist in the config (``a.b.c=1``
+needs ``a.b`` to be a dict, or a list when ``c`` is an index). A new leaf under an existing dict is
+allowed, as mmseg/mmdet users expect (``model.backbone.with_cp=True``), and is announced on stderr
+so a typo in the last component is still visible.
+"""
+
+import functools
+import os.path as osp
+import re
+import sys
+
+from mmengine.config import Config
+
+EXIT_USER_ERROR = 2
+
+
+class CLIError(Exception):
+    """A user error to report as one ``error: ...`` line (no traceback)."""
+
+
+def cli_entry(main):
+    """Decorate a tool's ``main``: a :class:`CLIError` becomes one line on stderr and exit 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except CLIError as err:
+            print(f'error: {err}', file=sys.stderr)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+def _one_line(err):
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def load_config(path, cfg_options=None):
+    """Read a config file and apply ``--cfg-options`` after checking their keys.
+
+    Args:
+        path (str): config file.
+        cfg_options (dict, optional): ``{dotted.key: value}`` from ``DictAction``.
+
+    Returns:
+        Config: the merged config.
+
+    Raises:
+        CLIError: the file is missing or unreadable, or an option's parent path does not exist.
+    """
+    if not osp.isfile(path):
+        raise CLIError(f'config file {path} does not exist')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as err:  # syntax errors, missing _base_ files, failed custom_imports
+        raise CLIError(
+            f'cannot read config {path}: {type(err).__name__}: {_one_line(err)}'
+        ) from None
+    if cfg_options:
+        for key in check_cfg_options(cfg, cfg_options):
+            print(f'note: --cfg-options adds {key}, which is not in {path}', file=sys.stderr)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def check_cfg_options(cfg, options):
+    """Check that every dotted key's parent exists; return the keys that add a new leaf.
+
+    Args:
+        cfg (Config): the config the options will be merged into.
+        options (dict): ``{dotted.key: value}``.
+
+    Returns:
+        list[str]: keys whose last component is new (their parent dict exists).
+
+    Raises:
+        CLIError: naming the first key whose parent path is missing or not a dict/list.
+    """
+    added = []
+    for key in options:
+        node, parts = cfg._cfg_dict, key.split('.')
+        for depth, part in enumerate(parts):
+            where = '.'.join(parts[:depth]) or 'the top level'
+            last = depth == len(parts) - 1
+            if isinstance(node, (list, tuple)):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise CLIError(
+                        f'--cfg-options key {key!r}: {where} is a list of {len(node)} items, '
+                        f'{part!r} is not an index into it'
+                    )
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                if part not in node:
+                    if last:
+                        added.append(key)
+                        break
+                    known = ', '.join(sorted(map(str, node))[:12])
+                    raise CLIError(
+                        f'--cfg-options key {key!r}: {where} has no key {part!r} (it has: {known})'
+                    )
+                node = node[part]
+            else:
+                raise CLIError(
+                    f'--cfg-options key {key!r}: {where} is {type(node).__name__} '
+                    f'{node!r}, not a dict; set {where} as a whole instead'
+                )
+    return added
+
+
+def default_work_dir(cfg, config_path, work_dir=None):
+    """``--work-dir`` if given, else the config's, else ``work_dirs/<config name>``."""
+    if work_dir:
+        return work_dir
+    if cfg.get('work_dir'):
+        return cfg.work_dir
+    return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def unwrap_model(model):
+    """The model whose ``state_dict`` checkpoints store (drops DDP and TTA wrappers)."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
+def read_checkpoint(path):
+    """Load a checkpoint file (safe loading) or raise a one-line :class:`CLIError`."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    if not osp.isfile(path):
+        raise CLIError(f'checkpoint {path} does not exist')
+    try:
+        ckpt = _load_checkpoint(path, map_location='cpu')
+    except Exception as err:
+        raise CLIError(f'cannot read checkpoint {path}: {_one_line(err)}') from None
+    if not isinstance(ckpt, dict):
+        raise CLIError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
+    return ckpt
+
+
+def check_checkpoint(model, path, config_path=None):
+    """Raise a one-line :class:`CLIError` unless ``path`` holds weights for ``model``.
+
+    mmengine loads with ``strict=False`` and only warns, so a checkpoint of another variant
+    would silently leave layers random. Here any shape mismatch, or any model tensor the
+    checkpoint lacks, is an error; extra checkpoint tensors (e.g. an auxiliary head) are not.
+
+    Args:
+        model (nn.Module): the built model (wrappers are looked through).
+        path (str): checkpoint file.
+        config_path (str, optional): named in the message.
+
+    Returns:
+        dict: the loaded checkpoint.
+    """
+    from pvtv2_dense.checkpoint import describe
+
+    ckpt = read_checkpoint(path)
+    sd = ckpt.get('state_dict', ckpt)
+    sd = {re.sub(r'^module\.', '', k): v for k, v in sd.items() if hasattr(v, 'shape')}
+    own = unwrap_model(model).state_dict()
+    what = f'checkpoint {path} does not fit ' + (
+        f'config {config_path}' if config_path else 'the model'
+    )
+    if not set(sd) & set(own):
+        raise CLIError(
+            f'{what}: no tensor names in common (checkpoint e.g. {next(iter(sd), "<empty>")!r}, '
+            f'model e.g. {next(iter(own))!r})'
+        )
+    bad = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    missing = [k for k in own if k not in sd]
+    if bad:
+        k = bad[0]
+        msg = (
+            f'{what}: {len(bad)} tensors differ in shape, e.g. {k}: checkpoint '
+            f'{tuple(sd[k].shape)} vs model {tuple(own[k].shape)}'
+        )
+        ck_bb = {k[9:]: v for k, v in sd.items() if k.startswith('backbone.')}
+        own_bb = {k[9:]: v for k, v in own.items() if k.startswith('backbone.')}
+        if any(k.startswith('layers.') for k in ck_bb):
+            msg += f'; backbone in checkpoint: {describe(ck_bb)}; in config: {describe(own_bb)}'
+        raise CLIError(msg)
+    if missing:
+        raise CLIError(
+            f'{what}: it lacks {len(missing)} of the model tensors, e.g. {missing[0]} '
+            '(a backbone-only or other-task checkpoint?)'
+        )
+    return ckpt

@@ -1,0 +1,85 @@
+"""Make a config's distributed settings work where there is no GPU (CPU runs use gloo).
+
+Configs say ``env_cfg.dist_cfg.backend='nccl'`` for GPU clusters. mmengine's launchers also call
+``torch.cuda.set_device``, wrap the model in DDP with ``device_ids=[LOCAL_RANK]`` and keep SyncBN,
+none of which works on CPU. :func:`adapt_for_cpu` rewrites those settings when CUDA is absent and
+starts the gloo process group itself from the launcher's environment variables, so mmengine's
+Runner finds it initialised and goes on unchanged.
+"""
+
+import os
+import subprocess
+
+import torch
+import torch.distributed as dist
+
+
+def _replace_sync_bn(node):
+    """Turn every ``dict(type='SyncBN')`` under ``node`` into plain BN, in place."""
+    if isinstance(node, dict):
+        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
+        for value in node.values():
+            _replace_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _replace_sync_bn(value)
+
+
+def _env_from_launcher(launcher):
+    """Set RANK / WORLD_SIZE / LOCAL_RANK / MASTER_* from the launcher's own variables."""
+    env = os.environ
+    if launcher == 'slurm':
+        env['RANK'] = env['SLURM_PROCID']
+        env['WORLD_SIZE'] = env['SLURM_NTASKS']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if 'MASTER_ADDR' not in env:
+            nodes = env['SLURM_NODELIST']
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {nodes} | head -n1'
+            ).strip()
+    elif launcher == 'mpi':
+        env['RANK'] = env['OMPI_COMM_WORLD_RANK']
+        env['WORLD_SIZE'] = env['OMPI_COMM_WORLD_SIZE']
+        env['LOCAL_RANK'] = env.get('OMPI_COMM_WORLD_LOCAL_RANK', '0')
+        env.setdefault('MASTER_ADDR', '127.0.0.1')
+    env.setdefault('MASTER_PORT', '29500')
+
+
+def adapt_for_cpu(cfg, launcher):
+    """Adjust ``cfg`` (in place) for a CPU run; start gloo if ``launcher`` is distributed.
+
+    Does nothing when CUDA is available.
+
+    Args:
+        cfg (Config): the full config.
+        launcher (str): 'none', 'pytorch', 'slurm' or 'mpi'.
+
+    Returns:
+        bool: True when the config was adapted (no CUDA).
+    """
+    if torch.cuda.is_available():
+        return False
+    _replace_sync_bn(cfg.model)
+    if launcher == 'none':
+        return True
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    # DDP on CPU modules must not get device_ids.
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False),
+    )
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if not dist.is_initialized():
+        _env_from_launcher(launcher)
+        kwargs = {k: v for k, v in dist_cfg.items() if k != 'backend'}
+        if 'timeout' in kwargs:
+            from datetime import timedelta
+
+            kwargs['timeout'] = timedelta(seconds=kwargs['timeout'])
+        dist.init_process_group(backend='gloo', **kwargs)
+    return True

@@ -1,0 +1,140 @@
+"""Whole models of ours and of the reference implementations, with shared weights, as benchmark
+steps (see :func:`pvtv2_dense.utils.benchmark.measure_step`).
+
+Each builder returns a zero-argument callable running one inference forward or one training
+step (forward, loss, backward, AdamW update) on a fixed random batch.
+"""
+
+import os.path as osp
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+NUM_CLASSES = 150
+
+
+def _build_from_config(path, scope, options=None):
+    """Build the model of a config under ``ROOT``, with dotted-key ``options`` merged in."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+
+    cfg = Config.fromfile(osp.join(ROOT, path))
+    cfg.merge_from_dict(options or {})
+    init_default_scope(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg.model)
+
+
+def _hf_segformer(arch):
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation
+
+    from ..models import resolve_arch
+
+    opts = resolve_arch(arch, mlp_ratios=[4, 4, 4, 4])
+    torch.manual_seed(0)
+    cfg = SegformerConfig(
+        depths=opts['depths'],
+        hidden_sizes=opts['hidden_sizes'],
+        num_attention_heads=opts['num_attention_heads'],
+        decoder_hidden_size=256 if arch in ('b0', 'b1') else 768,
+        num_labels=NUM_CLASSES,
+    )
+    return SegformerForSemanticSegmentation(cfg)
+
+
+def _ours_segformer(arch, hf):
+    from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
+
+    model = _build_from_config(
+        f'configs/segformer/segformer_mit-{arch}_8xb2-160k_ade20k-512x512.py',
+        'mmseg',
+        # HF Segformer's LayerNorms use eps 1e-5 throughout.
+        {'model.backbone.init_cfg': None, 'model.backbone.layer_norm_eps': 1e-5},
+    )
+    model.load_state_dict(segformer_to_pvtv2_dense(hf.state_dict())[0], strict=True)
+    return model
+
+
+def _mmseg_segformer(arch, ours):
+    """mmseg's SegFormer (MixVisionTransformer + SegformerHead) with our encoder's weights."""
+    from mmdet.models.backbones.pvt import pvt_convert
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from ..checkpoint import to_official
+    from ..models import resolve_arch
+
+    opts = resolve_arch(arch)
+    init_default_scope('mmseg')
+    model = MODELS.build(
+        dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor', size=None),
+            backbone=dict(
+                type='MixVisionTransformer',
+                embed_dims=opts['hidden_sizes'][0],
+                num_layers=opts['depths'],
+                num_heads=opts['num_attention_heads'],
+            ),
+            decode_head=dict(
+                type='SegformerHead',
+                in_channels=opts['hidden_sizes'],
+                in_index=[0, 1, 2, 3],
+                channels=256,
+                dropout_ratio=0.1,
+                num_classes=NUM_CLASSES,
+                norm_cfg=dict(type='BN', requires_grad=True),
+                loss_decode=dict(type='CrossEntropyLoss'),
+            ),
+            test_cfg=dict(mode='whole'),
+        )
+    )
+    backbone = {k[len('backbone.') :]: v for k, v in ours.state_dict().items() if 'backbone.' in k}
+    # mmseg's MiT and mmdet's PVTv2 share one layout; mmdet ships the converter into it.
+    model.backbone.load_state_dict(pvt_convert(to_official(backbone)), strict=True)
+    return model
+
+
+def _train_step(model, loss_fn):
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    model.train()
+
+    def step():
+        loss = loss_fn()
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+
+    return step
+
+
+def segformer_step(impl, arch, mode='infer', size=512, batch=1, device='cpu'):
+    """SegFormer-equivalent model ('ours', 'mmseg', 'hf') at ``arch`` (b0..b5)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    hf = _hf_segformer(arch)
+    model = hf if impl == 'hf' else _ours_segformer(arch, hf)
+    if impl == 'mmseg':
+        model = _mmseg_segformer(arch, model)
+    elif impl not in ('ours', 'hf'):
+        raise ValueError(f'unknown implementation {impl!r}')
+    model.to(device)
+    x = torch.randn(batch, 3, size, size, device=device)
+    labels = torch.randint(0, NUM_CLASSES, (batch, size, size), device=device)
+    if impl == 'hf':
+        forward = lambda: model(pixel_values=x).logits  # noqa: E731
+        loss = lambda: model(pixel_values=x, labels=labels).loss  # noqa: E731
+    else:
+        meta = dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size))
+        samples = []
+        for i in range(batch):
+            sample = SegDataSample(metainfo=meta)
+            sample.gt_sem_seg = PixelData(data=labels[i : i + 1])
+            samples.append(sample)
+        forward = lambda: model(x, samples, mode='tensor')  # noqa: E731
+        loss = lambda: sum(v for k, v in model(x, samples, mode='loss').items() if 'loss' in k)  # noqa: E731
+    if mode == 'train':
+        return _train_step(model, loss)
+    model.eval()
+    return forward

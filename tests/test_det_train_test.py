@@ -1,0 +1,144 @@
+"""tools/train.py then tools/test.py with a tiny PVTv2 Deformable DETR on a synthetic COCO-layout
+set that also holds an image without objects, a grayscale JPEG and an RGBA PNG; COCO bbox mAP
+comes from mmdet's CocoMetric."""
+
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.fileio import load
+
+from pvtv2_dense.datasets import generate_coco
+
+from .conftest import ROOT, TINY_ARCH
+
+DET_QUICKSTART = osp.join(
+    ROOT, 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
+)
+
+
+def tiny_det_cfg(data_root, work_dir, **overrides):
+    """The detection quickstart shrunk to a tiny model that trains one short epoch."""
+    cfg = Config.fromfile(DET_QUICKSTART)
+    cfg.work_dir = str(work_dir)
+    embed = 32
+    cfg.model.backbone.arch = TINY_ARCH
+    cfg.model.neck.in_channels = TINY_ARCH['hidden_sizes'][1:]
+    cfg.model.neck.out_channels = embed
+    cfg.model.neck.norm_cfg.num_groups = 8
+    cfg.model.num_queries = 10
+    cfg.model.test_cfg.max_per_img = 10
+    for coder in (cfg.model.encoder, cfg.model.decoder):
+        coder.num_layers = 1
+        for name in ('self_attn_cfg', 'cross_attn_cfg'):
+            if name in coder.layer_cfg:
+                coder.layer_cfg[name].embed_dims = embed
+                coder.layer_cfg[name].num_heads = 2
+        coder.layer_cfg.ffn_cfg.embed_dims = embed
+        coder.layer_cfg.ffn_cfg.feedforward_channels = 64
+    cfg.model.positional_encoding.num_feats = embed // 2
+    cfg.model.bbox_head.embed_dims = embed
+    root = data_root.rstrip('/') + '/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+        cfg[loader].batch_size = 2
+    # One ordered epoch, so every image (the odd ones included) goes through training.
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=100)
+    cfg.param_scheduler = []
+    cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = (
+        root + 'annotations/instances_val2017.json'
+    )
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=True, interval=1)
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_processor = dict(by_epoch=True)
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def _add_odd_images(root, split, first_ann_id):
+    """Append an image without objects, a grayscale JPEG and an RGBA PNG to a split."""
+    path = osp.join(root, 'annotations', f'instances_{split}2017.json')
+    with open(path) as f:
+        data = json.load(f)
+    rng = np.random.default_rng(0)
+    next_img = max(i['id'] for i in data['images']) + 1
+    base = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    gray = cv2.cvtColor(base, cv2.COLOR_BGR2GRAY)
+    rgba = np.dstack([base, np.full((64, 64), 128, np.uint8)])
+    for k, (name, img, with_box) in enumerate(
+        [('empty.jpg', base, False), ('gray.jpg', gray, True), ('rgba.png', rgba, True)]
+    ):
+        assert cv2.imwrite(osp.join(root, f'{split}2017', name), img)
+        img_id = next_img + k
+        data['images'].append(dict(id=img_id, file_name=name, width=64, height=64))
+        if with_box:
+            data['annotations'].append(
+                dict(id=first_ann_id + k, image_id=img_id, category_id=2,
+                     bbox=[8.0, 8.0, 30.0, 20.0], area=600.0, iscrowd=0)
+            )  # fmt: skip
+    with open(path, 'w') as f:
+        json.dump(data, f)
+
+
+def _run(args):
+    # One thread: a 2-core machine running several jobs slows down badly with more.
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    run = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-4000:]
+    return run
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    base = str(tmp_path_factory.mktemp('det_data'))
+    root = osp.join(base, 'odd')
+    shutil.copytree(generate_coco(base, num_train=3, num_val=2, seed=2), root)
+    _add_odd_images(root, 'train', 1000)
+    _add_odd_images(root, 'val', 2000)
+    work = tmp_path_factory.mktemp('det_run')
+    cfg = tiny_det_cfg(root, work)
+    path = osp.join(work, 'cfg.py')
+    cfg.dump(path)
+    run = _run([osp.join(ROOT, 'tools/train.py'), path])
+    ckpt = osp.join(work, 'epoch_1.pth')
+    assert osp.isfile(ckpt), run.stdout[-2000:]
+    return path, ckpt, work, run.stdout + run.stderr
+
+
+def test_train_runs_over_every_image(trained):
+    *_, log = trained
+    # 6 training images (3 shapes, empty, grayscale, RGBA) in batches of 2: 3 iterations.
+    assert 'Epoch(train) [1][3/3]' in log
+    assert 'loss_bbox' in log
+
+
+def test_test_reports_coco_bbox_map(trained):
+    path, ckpt, work, _ = trained
+    out = osp.join(work, 'test')
+    preds = osp.join(out, 'preds.pkl')
+    _run([osp.join(ROOT, 'tools/test.py'), path, ckpt, '--work-dir', out, '--out', preds])
+    with open(osp.join(out, 'test_metrics.json')) as f:
+        metrics = json.load(f)
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
+        assert 0.0 <= metrics[key] <= 1.0 or metrics[key] == -1.0
+    # Every held-out image was predicted: the 2 generated ones and the 3 odd ones.
+    results = load(preds)
+    assert sorted(osp.basename(r['img_path']) for r in results)[-3:] == [
+        'empty.jpg',
+        'gray.jpg',
+        'rgba.png',
+    ]
+    assert len(results) == 5
+    assert all(len(r['pred_instances']['bboxes']) == 10 for r in results)

@@ -1,0 +1,177 @@
+"""Latency, throughput and peak memory of a config's model (any task) on CPU or GPU.
+
+Times the model's ``predict`` on a ready, normalised random batch of the given size (data loading
+and the data preprocessor excluded), after warm-up iterations that are not counted. Peak memory
+is measured over the timed iterations only: on GPU ``torch.cuda.max_memory_allocated``; on CPU
+the process's peak resident set (VmHWM, reset after warm-up) and its rise above the resident set
+before timing.
+
+Examples:
+    python tools/analysis_tools/benchmark.py CONFIG                       # 512x512, batch 1
+    python tools/analysis_tools/benchmark.py CONFIG --shape 1024 2048 --device cuda --repeat 50
+    python tools/analysis_tools/benchmark.py CONFIG --checkpoint CKPT --batch-size 8 --out b.json
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+from mmengine.config import DictAction
+
+from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.utils.inference import build_model, default_device
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--checkpoint', help='weights (default: the random initialisation)')
+    parser.add_argument('--shape', type=int, nargs='+', default=[512, 512], help='H [W] of input')
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if present)')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed iterations first')
+    parser.add_argument('--repeat', type=int, default=20, help='timed iterations')
+    parser.add_argument('--threads', type=int, default=None, help='CPU threads for torch')
+    parser.add_argument('--out', help='also write the results to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys; the parent of each key must exist in the config',
+    )
+    args = parser.parse_args(argv)
+    if len(args.shape) == 1:
+        args.shape *= 2
+    if len(args.shape) != 2 or min(args.shape) < 1:
+        parser.error('--shape takes H or H W (positive)')
+    if args.repeat < 1 or args.warmup < 0 or args.batch_size < 1:
+        parser.error('--repeat and --batch-size must be >= 1, --warmup >= 0')
+    return args
+
+
+def _status_kb(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    return None
+
+
+def _reset_cpu_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def dummy_batch(cfg, model, batch, height, width, device):
+    """Normalised random inputs and the data samples ``predict`` needs for this task."""
+    inputs = torch.randn(batch, 3, height, width, device=device)
+    if not str(cfg.get('default_scope', 'mmseg')).startswith('mmdet'):
+        return inputs, None  # mmseg segmentors and DepthEstimator fill in the metas themselves
+    from mmdet.structures import DetDataSample
+
+    meta = dict(
+        img_shape=(height, width),
+        ori_shape=(height, width),
+        pad_shape=(height, width),
+        batch_input_shape=(height, width),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+    )
+    return inputs, [DetDataSample(metainfo=meta) for _ in range(batch)]
+
+
+def sync(device):
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def benchmark(model, inputs, samples, device, warmup, repeat):
+    """Returns per-iteration seconds and peak-memory facts over the timed iterations."""
+    for _ in range(warmup):
+        model.predict(inputs, samples)
+    sync(device)
+    memory = {}
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        memory['cpu_peak_is_whole_process'] = not _reset_cpu_peak()
+        base = (_status_kb('VmRSS') or 0) * 1024
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.predict(inputs, samples)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    if device.startswith('cuda'):
+        peak = torch.cuda.max_memory_allocated()
+        memory.update(kind='cuda max_memory_allocated')
+    else:
+        peak = (_status_kb('VmHWM') or 0) * 1024
+        memory.update(kind='cpu peak resident set')
+    memory.update(peak_mb=peak / 2**20, above_start_mb=(peak - base) / 2**20)
+    return times, memory
+
+
+@cli_entry
+def main(argv=None):
+    args = parse_args(argv)
+    device = args.device or default_device()
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise CLIError('--device cuda asked for, but torch sees no GPU')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_model(cfg, args.checkpoint, device, args.config)
+    height, width = args.shape
+    inputs, samples = dummy_batch(cfg, model, args.batch_size, height, width, device)
+    times, memory = benchmark(model, inputs, samples, device, args.warmup, args.repeat)
+    median = statistics.median(times)
+    result = dict(
+        config=args.config,
+        device=torch.cuda.get_device_name() if device.startswith('cuda') else 'cpu',
+        threads=torch.get_num_threads(),
+        shape=[args.batch_size, 3, height, width],
+        params_m=sum(p.numel() for p in model.parameters()) / 1e6,
+        warmup=args.warmup,
+        repeat=args.repeat,
+        latency_ms=dict(
+            median=median * 1e3,
+            mean=statistics.fmean(times) * 1e3,
+            min=min(times) * 1e3,
+            max=max(times) * 1e3,
+        ),
+        throughput_img_s=args.batch_size / median,
+        memory=memory,
+    )
+    lat = result['latency_ms']
+    print(
+        f'{os.path.basename(args.config)} on {result["device"]} ({result["threads"]} threads), '
+        f'input {result["shape"]}, {result["params_m"]:.2f} M params\n'
+        f'latency (ms, {args.repeat} runs after {args.warmup} warm-up): median {lat["median"]:.2f}'
+        f'  mean {lat["mean"]:.2f}  min {lat["min"]:.2f}  max {lat["max"]:.2f}\n'
+        f'throughput: {result["throughput_img_s"]:.2f} images/s\n'
+        f'peak memory ({memory["kind"]}): {memory["peak_mb"]:.1f} MB, '
+        f'{memory["above_start_mb"]:.1f} MB above the start of timing'
+    )
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=2)
+        print(f'written to {args.out}', file=sys.stderr)
+    return result
+
+
+if __name__ == '__main__':
+    main()

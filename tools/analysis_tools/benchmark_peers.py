@@ -1,0 +1,66 @@
+"""Whole models against the reference implementations, identical weights and inputs, one run.
+
+Segmentation: our SegFormer-equivalent (PVTv2 with mlp ratios 4 + all-MLP head) against mmseg's
+SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design)
+and HF's SegformerForSemanticSegmentation (all weights shared), inference and a full training
+step (forward, loss, backward, AdamW). Each measurement runs in a fresh process; the table gives
+the median (warm-up excluded), each peer's time over ours and the peak memory of the step.
+
+Examples:
+    python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
+    python tools/analysis_tools/benchmark_peers.py --archs b0 --modes infer --repeat 5
+"""
+
+import argparse
+import platform
+
+from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
+
+SUITES = {
+    'segformer': ('pvtv2_dense.utils.peer_models:segformer_step', ('ours', 'mmseg', 'hf')),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('--suites', nargs='+', default=list(SUITES), choices=list(SUITES))
+    parser.add_argument('--archs', nargs='+', default=['b0', 'b2'])
+    parser.add_argument('--modes', nargs='+', default=['infer', 'train'])
+    parser.add_argument('--size', type=int, default=512)
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--repeat', type=int, default=5)
+    args = parser.parse_args()
+
+    import torch
+
+    card = torch.cuda.get_device_name() if args.device == 'cuda' else platform.machine()
+    print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}')
+    print('| model | arch | input | mode | impl | median ms | peer/ours | peak MB |')
+    print('|---|---|---|---|---|---|---|---|')
+    for suite in args.suites:
+        builder, impls = SUITES[suite]
+        for arch in args.archs:
+            for mode in args.modes:
+                rows = {}
+                for impl in impls:
+                    kwargs = dict(impl=impl, arch=arch, mode=mode, size=args.size,
+                                  batch=args.batch)  # fmt: skip
+                    rows[impl] = measure_step_in_subprocess(
+                        builder, kwargs, args.device, args.repeat, 1, mode == 'train'
+                    )
+                ours = rows['ours'].get('median_ms')
+                for impl, r in rows.items():
+                    head = f'| {suite} | {arch} | {args.size} | {mode} | {impl} |'
+                    if 'error' in r:
+                        print(f'{head} n/a | | {r["error"]} |', flush=True)
+                        continue
+                    ratio = f'{r["median_ms"] / ours:.2f}x' if ours else ''
+                    print(f'{head} {r["median_ms"]:.0f} | {ratio} | {r["peak_mb"]:.0f} |',
+                          flush=True)  # fmt: skip
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,207 @@
+"""Run a trained model on images or folders: segmentation, depth or detection (the config decides).
+
+Examples:
+    python tools/infer.py demo.jpg --config CONFIG --checkpoint CKPT
+    python tools/infer.py photos/ --config CONFIG --checkpoint CKPT --out-dir out/ --save-raw
+    python tools/infer.py a.png b.jpg --config DET_CONFIG --checkpoint CKPT --score-thr 0.5
+
+Any size and format OpenCV reads works (JPEG, PNG, BMP, TIFF, WebP; grayscale and RGBA are
+converted to 3-channel colour). Writes OUT_DIR/vis/<name>.png (overlay, colourised depth or boxes)
+and, with --save-raw, OUT_DIR/pred/<name>: a label PNG (segmentation, uint8 or uint16), a
+float32 .npy in the model's depth unit (depth), or a .json of boxes, scores and labels
+(detection). A folder is read without recursion and shows a progress bar; unreadable files are
+skipped with a warning and make the exit status 1.
+"""
+
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from collections import Counter
+
+import mmcv
+import numpy as np
+from mmengine.config import DictAction
+from mmengine.registry import VISUALIZERS
+from mmengine.utils import ProgressBar
+
+from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.utils.inference import (
+    build_model,
+    build_test_pipeline,
+    default_device,
+    predict,
+    task_of,
+)
+
+IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('inputs', nargs='+', metavar='IMAGE', help='image files or folders')
+    parser.add_argument('--config', required=True, help='config file')
+    parser.add_argument('--checkpoint', required=True, help='checkpoint that fits the config')
+    parser.add_argument('--out-dir', default='outputs', help='output folder (default: outputs)')
+    parser.add_argument('--save-raw', action='store_true', help='also write raw predictions')
+    parser.add_argument('--device', default=None, help='torch device (default: cuda if present)')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes to draw')
+    parser.add_argument('--opacity', type=float, default=0.5, help='segmentation overlay alpha')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys; the parent of each key must exist in the config',
+    )
+    return parser.parse_args(argv)
+
+
+def collect_images(inputs):
+    """Image paths from files and (non-recursively) folders, in a stable order."""
+    paths = []
+    for item in inputs:
+        if osp.isdir(item):
+            found = sorted(
+                osp.join(item, n) for n in os.listdir(item) if n.lower().endswith(IMAGE_EXTS)
+            )
+            if not found:
+                raise CLIError(f'folder {item} holds no images ({", ".join(IMAGE_EXTS)})')
+            paths += found
+        elif osp.isfile(item):
+            paths.append(item)
+        else:
+            raise CLIError(f'input {item} does not exist')
+    return paths
+
+
+def output_names(paths):
+    """A unique output stem per input: the file stem, plus the extension where stems collide."""
+    stems = [osp.splitext(osp.basename(p))[0] for p in paths]
+    counts = Counter(stems)
+    names, seen = [], set()
+    for path, stem in zip(paths, stems):
+        name = stem if counts[stem] == 1 else f'{stem}_{osp.splitext(path)[1][1:]}'
+        base, i = name, 1
+        while name in seen:  # same file name in two folders
+            name, i = f'{base}_{i}', i + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def read_image(path):
+    """BGR uint8 (H, W, 3) from any readable image, or None."""
+    try:
+        img = mmcv.imread(path, flag='color', channel_order='bgr')
+    except Exception:
+        return None
+    if img is None or img.ndim != 3 or img.shape[2] != 3:
+        return None
+    if img.dtype != np.uint8:  # 16-bit colour images
+        img = (img / max(int(img.max()), 1) * 255).astype(np.uint8)
+    return img
+
+
+def save_raw(sample, task, path_stem, class_names):
+    """Write the raw prediction next to ``path_stem``; returns the file written."""
+    if task == 'seg':
+        labels = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()
+        dtype = np.uint8 if labels.max(initial=0) < 256 else np.uint16
+        out = path_stem + '.png'
+        mmcv.imwrite(labels.astype(dtype), out)
+    elif task == 'depth':
+        out = path_stem + '.npy'
+        np.save(out, sample.pred_depth_map.data.squeeze(0).cpu().numpy().astype(np.float32))
+    else:
+        inst = sample.pred_instances
+        labels = inst.labels.cpu().tolist()
+        records = [
+            dict(
+                bbox=[round(float(v), 2) for v in box],
+                score=round(float(score), 4),
+                label=int(label),
+                **({'class': class_names[label]} if label < len(class_names) else {}),
+            )
+            for box, score, label in zip(inst.bboxes.cpu().tolist(), inst.scores.cpu(), labels)
+        ]
+        out = path_stem + '.json'
+        with open(out, 'w') as f:
+            json.dump(records, f, indent=1)
+    return out
+
+
+def build_visualizer(cfg, model, opacity):
+    vis_cfg = dict(cfg.visualizer)
+    # A fresh, unique instance: no save_dir, we pass out_file per image.
+    vis_cfg.update(name=f'infer_{id(model)}', save_dir=None)
+    vis_cfg.pop('vis_backends', None)
+    if 'Seg' in vis_cfg['type']:
+        vis_cfg['alpha'] = opacity
+    visualizer = VISUALIZERS.build(vis_cfg)
+    visualizer.dataset_meta = model.dataset_meta
+    return visualizer
+
+
+def draw(visualizer, image_bgr, sample, out_file, score_thr):
+    kwargs = dict(draw_gt=False, draw_pred=True, show=False, out_file=out_file)
+    if 'pred_instances' in sample:
+        kwargs['pred_score_thr'] = score_thr
+    visualizer.add_datasample(osp.basename(out_file), image_bgr[..., ::-1], sample, **kwargs)
+
+
+def run_one(model, pipeline, visualizer, path, name, args, dirs, class_names):
+    """Predict, draw and save one image; returns why it was skipped, or None."""
+    image = read_image(path)
+    if image is None:
+        return 'not a readable image'
+    try:
+        sample = predict(model, pipeline, image)
+    except ValueError as err:  # e.g. an image too small for the model
+        return str(err)
+    draw(visualizer, image, sample, osp.join(dirs[0], name + '.png'), args.score_thr)
+    if args.save_raw:
+        save_raw(sample, task_of(sample), osp.join(dirs[1], name), class_names)
+    return None
+
+
+@cli_entry
+def main(argv=None):
+    args = parse_args(argv)
+    paths = collect_images(args.inputs)
+    cfg = load_config(args.config, args.cfg_options)
+    names = output_names(paths)
+    vis_dir, raw_dir = osp.join(args.out_dir, 'vis'), osp.join(args.out_dir, 'pred')
+    sources = {osp.realpath(p) for p in paths}
+    for d in (vis_dir, raw_dir):
+        if any(osp.realpath(osp.join(d, n + '.png')) in sources for n in names):
+            raise CLIError(f'--out-dir {args.out_dir} would overwrite an input; choose another')
+    model = build_model(cfg, args.checkpoint, args.device or default_device(), args.config)
+    pipeline = build_test_pipeline(cfg)
+    visualizer = build_visualizer(cfg, model, args.opacity)
+    class_names = list(model.dataset_meta.get('classes', ()))
+    os.makedirs(vis_dir, exist_ok=True)
+    if args.save_raw:
+        os.makedirs(raw_dir, exist_ok=True)
+    bar = ProgressBar(len(paths)) if len(paths) > 1 else None
+    skipped, dirs = [], (vis_dir, raw_dir)
+    for path, name in zip(paths, names):
+        reason = run_one(model, pipeline, visualizer, path, name, args, dirs, class_names)
+        if reason:
+            skipped.append(f'{path}: {reason}')
+        if bar:
+            bar.update()
+    if bar:
+        sys.stdout.write('\n')
+    raw = f', raw predictions in {raw_dir}' if args.save_raw else ''
+    print(f'{len(paths) - len(skipped)} images: visualisations in {vis_dir}{raw}')
+    for reason in skipped:
+        print(f'warning: skipped {reason}', file=sys.stderr)
+    if skipped:
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

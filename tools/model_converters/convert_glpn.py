@@ -1,0 +1,61 @@
+"""Convert an HF GLPNForDepthEstimation checkpoint into a DepthEstimator(PVTv2, GLPNHead) one.
+
+SRC is an HF model folder (config.json + model.safetensors or pytorch_model.bin) or a weights
+file. With a folder, the printed config overrides rebuild the same network in our configs.
+
+Examples:
+    python tools/model_converters/convert_glpn.py PATH/glpn-nyu pretrained/glpn_nyu_converted.pth
+    python tools/test.py configs/glpn/glpn_mit-b4-pvtv2_4xb3-25e_nyu-448x576.py \\
+        pretrained/glpn_nyu_converted.pth
+"""
+
+import argparse
+import json
+import os.path as osp
+import sys
+
+import torch
+
+from pvtv2_dense.checkpoint import read_state_dict
+from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
+
+_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+
+
+def _resolve(src):
+    if not osp.isdir(src):
+        return src, None
+    weights = next((osp.join(src, w) for w in _WEIGHTS if osp.isfile(osp.join(src, w))), None)
+    if weights is None:
+        sys.exit(f'error: {src} holds none of {_WEIGHTS}')
+    config = osp.join(src, 'config.json')
+    return weights, config if osp.isfile(config) else None
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('src', help='HF model folder or weights file')
+    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --force)')
+    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
+    args = parser.parse_args()
+    if osp.exists(args.dst) and not args.force:
+        sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
+    weights, config = _resolve(args.src)
+    try:
+        ours, ignored = hf_glpn_to_depth_estimator(read_state_dict(weights))
+    except (OSError, ValueError) as err:
+        sys.exit(f'error: {weights}: {err}')
+    meta = {'source': osp.basename(osp.normpath(args.src)), 'format': 'hf_glpn'}
+    if config:
+        with open(config) as f:
+            meta['model_cfg'] = glpn_model_cfg(json.load(f))
+        print('model overrides for the config:', json.dumps(meta['model_cfg']))
+    torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta},
+               args.dst)  # fmt: skip
+    print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,63 @@
+"""Convert a whole SegFormer checkpoint (encoder + all-MLP decode head) into our EncoderDecoder.
+
+Inputs: HF transformers ``SegformerForSemanticSegmentation`` (``model.safetensors`` or
+``pytorch_model.bin``, or the folder holding it) or an official NVlabs/SegFormer ``.pth``.
+The output loads with ``load_from = 'OUT.pth'`` in a config (or
+``model = dict(init_cfg=dict(type='Pretrained', checkpoint='OUT.pth'))``) whose backbone and
+``AllMLPHead`` match it: the script prints the widths and class count to put in the config.
+Without converting, ``init_cfg=dict(type='Pretrained', checkpoint=HF_FILE)`` on both the backbone
+and the decode head also reads the HF/official file directly.
+
+Examples:
+    python tools/model_converters/convert_segformer.py segformer-b0-ade/ segformer_b0_ade.pth
+    python tools/model_converters/convert_segformer.py segformer.b0.512x512.ade.160k.pth out.pth
+"""
+
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+from pvtv2_dense.checkpoint import describe, read_state_dict, segformer_to_pvtv2_dense
+from pvtv2_dense.checkpoint.hf_segformer import describe_head
+
+_HF_FILES = ('model.safetensors', 'pytorch_model.bin')
+
+
+def _resolve(src):
+    if not osp.isdir(src):
+        return src
+    for name in _HF_FILES:
+        if osp.isfile(osp.join(src, name)):
+            return osp.join(src, name)
+    sys.exit(f'error: {src} holds none of {_HF_FILES}')
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('src', help='input checkpoint file, or an HF model folder')
+    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --force)')
+    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
+    args = parser.parse_args()
+    if osp.exists(args.dst) and not args.force:
+        sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
+    src = _resolve(args.src)
+    try:
+        ours, fmt, ignored = segformer_to_pvtv2_dense(read_state_dict(src))
+    except (OSError, ValueError) as err:
+        sys.exit(f'error: {src}: {err}')
+    backbone = {k[len('backbone.') :]: v for k, v in ours.items() if k.startswith('backbone.')}
+    head = {k[len('decode_head.') :]: v for k, v in ours.items() if k.startswith('decode_head.')}
+    meta = {'source': osp.basename(src), 'format': fmt}
+    torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta}, args.dst)
+    print(f'{src}: {fmt} format')
+    print(f'  backbone: {describe(backbone)}')
+    print(f'  decode head: {describe_head(head)}')
+    print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')
+
+
+if __name__ == '__main__':
+    main()
