@@ -3,7 +3,8 @@
 Segmentation: our SegFormer-equivalent (PVTv2 with mlp ratios 4 + all-MLP head) against mmseg's
 SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design)
 and HF's SegformerForSemanticSegmentation (all weights shared), inference and a full training
-step (forward, loss, backward, AdamW). Each measurement runs in a fresh process; the table gives
+step (forward, loss, backward, AdamW). GLPN: ours against HF's GLPNForDepthEstimation (all weights
+shared), inference at 480x640. Each measurement runs in a fresh process; the table gives
 the median (warm-up excluded), each peer's time over ours and the peak memory of the step.
 
 Examples:
@@ -18,7 +19,10 @@ from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
 
 SUITES = {
     'segformer': ('pvtv2_dense.utils.peer_models:segformer_step', ('ours', 'mmseg', 'hf')),
+    'glpn': ('pvtv2_dense.utils.peer_models:glpn_step', ('ours', 'hf')),
 }
+# GLPN is measured for inference at 480x640 (NYU frames), whatever --size says.
+GLPN_SIZE = (480, 640)
 
 
 def main():
@@ -44,16 +48,19 @@ def main():
         builder, impls = SUITES[suite]
         for arch in args.archs:
             for mode in args.modes:
+                if suite == 'glpn' and mode != 'infer':
+                    continue
+                size = GLPN_SIZE if suite == 'glpn' else args.size
                 rows = {}
                 for impl in impls:
-                    kwargs = dict(impl=impl, arch=arch, mode=mode, size=args.size,
-                                  batch=args.batch)  # fmt: skip
+                    kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)
                     rows[impl] = measure_step_in_subprocess(
                         builder, kwargs, args.device, args.repeat, 1, mode == 'train'
                     )
                 ours = rows['ours'].get('median_ms')
                 for impl, r in rows.items():
-                    head = f'| {suite} | {arch} | {args.size} | {mode} | {impl} |'
+                    shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size
+                    head = f'| {suite} | {arch} | {shown} | {mode} | {impl} |'
                     if 'error' in r:
                         print(f'{head} n/a | | {r["error"]} |', flush=True)
                         continue
