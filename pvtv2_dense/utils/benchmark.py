@@ -1,12 +1,11 @@
 """Latency and peak-memory measurement of backbone implementations, one fresh process each.
 
-A fresh process per measurement keeps peak memory that model's own: on CPU it is the rise of the
-resident-set peak over the resident size once the model is loaded; on GPU,
-``torch.cuda.max_memory_allocated`` above the allocation before the timed runs.
+A fresh process per measurement keeps peak memory that model's own: the rise of the peak over
+the memory in use before the timed runs (CPU: resident set, its peak reset after warm-up; GPU:
+``torch.cuda.max_memory_allocated``).
 """
 
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -15,9 +14,55 @@ import time
 IMPLS = ('ours', 'hf', 'mmdet', 'timm')
 
 
-def _rss_mb():
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+def _status_kb(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    return None
+
+
+def _reset_cpu_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def time_step(step, device='cpu', warmup=2, repeat=10):
+    """Per-run seconds of ``step()`` after ``warmup`` untimed runs, and peak-memory facts over
+    the timed runs only (GPU: max allocated; CPU: peak resident set, reset after warm-up)."""
+    import torch
+
+    cuda = str(device).startswith('cuda')
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    for _ in range(warmup):
+        step()
+    sync()
+    memory = {}
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        memory['cpu_peak_is_whole_process'] = not _reset_cpu_peak()
+        base = (_status_kb('VmRSS') or 0) * 1024
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        sync()
+        times.append(time.perf_counter() - start)
+    if cuda:
+        peak = torch.cuda.max_memory_allocated()
+        memory.update(kind='cuda max_memory_allocated')
+    else:
+        peak = (_status_kb('VmHWM') or 0) * 1024
+        memory.update(kind='cpu peak resident set')
+    memory.update(peak_mb=peak / 2**20, above_start_mb=(peak - base) / 2**20)
+    return times, memory
 
 
 def build_backbone(impl: str, arch: str):
@@ -92,26 +137,10 @@ def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False)
         step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
     except Exception as err:  # a peer missing, or unable to run this configuration
         return dict(error=f'{type(err).__name__}: {err}'.splitlines()[0][:80])
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
-    for _ in range(warmup):
-        step()
-    sync()
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        base = _rss_mb()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - start)
-    if device == 'cuda':
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
-    return dict(median_ms=1000 * statistics.median(times), peak_mb=max(peak, 0.0))
+    times, memory = time_step(step, device, warmup, repeat)
+    return dict(
+        median_ms=1000 * statistics.median(times), peak_mb=max(memory['above_start_mb'], 0.0)
+    )
 
 
 def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):

@@ -17,11 +17,11 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import torch
 from mmengine.config import DictAction
 
+from pvtv2_dense.utils.benchmark import time_step
 from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
 from pvtv2_dense.utils.inference import build_model, default_device
 
@@ -55,24 +55,6 @@ def parse_args(argv=None):
     return args
 
 
-def _status_kb(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    return None
-
-
-def _reset_cpu_peak():
-    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not possible."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
 def dummy_batch(cfg, model, batch, height, width, device):
     """Normalised random inputs and the data samples ``predict`` needs for this task."""
     inputs = torch.randn(batch, 3, height, width, device=device)
@@ -91,38 +73,10 @@ def dummy_batch(cfg, model, batch, height, width, device):
     return inputs, [DetDataSample(metainfo=meta) for _ in range(batch)]
 
 
-def sync(device):
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-
-
 @torch.no_grad()
 def benchmark(model, inputs, samples, device, warmup, repeat):
     """Returns per-iteration seconds and peak-memory facts over the timed iterations."""
-    for _ in range(warmup):
-        model.predict(inputs, samples)
-    sync(device)
-    memory = {}
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        memory['cpu_peak_is_whole_process'] = not _reset_cpu_peak()
-        base = (_status_kb('VmRSS') or 0) * 1024
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        model.predict(inputs, samples)
-        sync(device)
-        times.append(time.perf_counter() - start)
-    if device.startswith('cuda'):
-        peak = torch.cuda.max_memory_allocated()
-        memory.update(kind='cuda max_memory_allocated')
-    else:
-        peak = (_status_kb('VmHWM') or 0) * 1024
-        memory.update(kind='cpu peak resident set')
-    memory.update(peak_mb=peak / 2**20, above_start_mb=(peak - base) / 2**20)
-    return times, memory
+    return time_step(lambda: model.predict(inputs, samples), device, warmup, repeat)
 
 
 @cli_entry
