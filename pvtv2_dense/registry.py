@@ -14,6 +14,7 @@ TRANSFORM_REGISTRIES = (mmseg_registry.TRANSFORMS, mmdet_registry.TRANSFORMS)
 HOOK_REGISTRIES = (mmseg_registry.HOOKS, mmdet_registry.HOOKS)
 DATASET_REGISTRIES = (mmseg_registry.DATASETS, mmdet_registry.DATASETS)
 METRIC_REGISTRIES = (mmseg_registry.METRICS, mmdet_registry.METRICS)
+PARAM_SCHEDULER_REGISTRIES = (mmseg_registry.PARAM_SCHEDULERS, mmdet_registry.PARAM_SCHEDULERS)
 
 
 def _register_in(registries, name=None):
@@ -48,3 +49,8 @@ def register_dataset(name=None):
 def register_metric(name=None):
     """Class decorator: register an evaluation metric in the mmseg and mmdet METRICS registries."""
     return _register_in(METRIC_REGISTRIES, name)
+
+
+def register_param_scheduler(name=None):
+    """Class decorator: register a parameter scheduler in the mmseg and mmdet PARAM_SCHEDULERS."""
+    return _register_in(PARAM_SCHEDULER_REGISTRIES, name)

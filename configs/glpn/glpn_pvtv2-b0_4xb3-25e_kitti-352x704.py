@@ -5,7 +5,9 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_glpdepth_25e.py',
 ]
-model = dict(decode_head=dict(max_depth=80.0))
+crop_size = (352, 704)
+# Training batches need a size for mmseg's SegDataPreProcessor (every crop is this size).
+model = dict(data_preprocessor=dict(size=crop_size), decode_head=dict(max_depth=80.0))
 custom_hooks = [
     dict(type='DepthPredictionWriterHook', out_dir=None, max_depth=80.0, png_scale=256.0)
 ]

@@ -5,6 +5,9 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_glpdepth_25e.py',
 ]
+crop_size = (448, 576)
+# Training batches need a size for mmseg's SegDataPreProcessor (every crop is this size).
+model = dict(data_preprocessor=dict(size=crop_size))
 # Flip test with tools/test.py --tta: mmseg's SegTTAModel merges logits, this averages depth.
 tta_model = dict(type='DepthTTAModel')
 log_processor = dict(by_epoch=True)  # epoch-based schedule

@@ -6,12 +6,13 @@ from .seg_checked import (
     CheckSegAnnotation,
     SegDataError,
 )
-from .synthetic import generate_ade20k, generate_coco, generate_nyu
+from .synthetic import generate_ade20k, generate_coco, generate_kitti, generate_nyu
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 
 __all__ = [
     'generate_ade20k',
     'generate_coco',
+    'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',
     'AnnotationError',

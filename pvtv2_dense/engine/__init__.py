@@ -1,3 +1,4 @@
 from .depth_writer_hook import DepthPredictionWriterHook
+from .glpdepth_lr import GLPDepthLR
 
-__all__ = ['DepthPredictionWriterHook']
+__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR']

@@ -1,12 +1,9 @@
-# GLPDepth's schedule: 25 epochs, Adam (no weight decay), lr 3e-5 -> 1e-4 over the first 12
-# epochs, then back down to 3e-5 with power 0.9. GLPDepth's own curve is min + (max - min) *
-# (t/T)^0.9 up and max - (max - min) * (t/T)^0.9 down; mmengine's LinearLR / PolyLR(power 0.9)
-# give the same end points with a slightly different bend.
+# GLPDepth's schedule: 25 epochs, Adam (no weight decay), lr 3e-5 -> 1e-4 -> 3e-5 with power 0.9,
+# GLPDepth's closed-form curve per iteration (GLPDepthLR): up over the first 25 // 2 = 12 epochs,
+# mirrored down after, so the 25th epoch ends slightly below 3e-5 as in GLPDepth's train.py.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999)))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.3, end_factor=1.0, by_epoch=True, begin=0, end=12,
-         convert_to_iter_based=True),
-    dict(type='PolyLR', eta_min=3e-5, power=0.9, by_epoch=True, begin=12, end=25,
+    dict(type='GLPDepthLR', eta_min=3e-5, power=0.9, by_epoch=True, begin=0, end=25,
          convert_to_iter_based=True),
 ]  # fmt: skip
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=25, val_interval=1)
