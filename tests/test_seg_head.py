@@ -167,3 +167,82 @@ def test_folded_fuse_equals_concat_then_conv(train):
         b.square().sum().backward()
         for (name, p), q in zip(folded.named_parameters(), plain.parameters()):
             torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-4, msg=name)
+
+
+def _randomise_norm(head):
+    norm = head.linear_fuse.bn
+    with torch.no_grad():
+        norm.running_mean.normal_()
+        norm.running_var.uniform_(0.5, 2.0)
+        norm.weight.normal_()
+        norm.bias.normal_()
+
+
+@pytest.mark.parametrize('norm_cfg', [dict(type='BN'), dict(type='GN', num_groups=3)])
+@pytest.mark.parametrize('grad', [False, True])
+def test_folded_fuse_eval_paths_match_published_order(norm_cfg, grad):
+    """Eval mode: batch norm folded into the weights (BN) or applied after (GN); with and
+    without autograd (the no-grad path accumulates the full-size level in place)."""
+    torch.manual_seed(1)
+    folded = _head(norm_cfg=norm_cfg).eval()
+    if norm_cfg['type'] == 'BN':
+        _randomise_norm(folded)
+    plain = _head(norm_cfg=norm_cfg, fold_fuse=False).eval()
+    plain.load_state_dict(folded.state_dict())
+    for size in ((16, 24), (17, 23), (64, 64)):
+        feats = _feats(size=size)
+        with torch.set_grad_enabled(grad):
+            a, b = folded(feats), plain(feats)
+        assert a.is_contiguous()
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_folded_weights_cache_follows_parameter_and_statistic_updates():
+    torch.manual_seed(2)
+    folded = _head(norm_cfg=dict(type='BN')).eval()
+    _randomise_norm(folded)
+    plain = _head(norm_cfg=dict(type='BN'), fold_fuse=False).eval()
+    feats = _feats()
+    with torch.no_grad():
+        before = folded(feats)
+        assert torch.equal(folded(feats), before)  # served from the cache
+        for update in (
+            lambda: folded.linear_c[2].proj.weight.mul_(1.5),
+            lambda: folded.linear_fuse.conv.weight.add_(0.1),
+            lambda: folded.linear_fuse.bn.running_var.mul_(3.0),
+        ):
+            update()
+            plain.load_state_dict(folded.state_dict())
+            after = folded(feats)
+            assert not torch.allclose(after, before)
+            torch.testing.assert_close(after, plain(feats), atol=1e-5, rtol=1e-5)
+            before = after
+    # An optimiser step (in place, as in training) is seen as well.
+    optim = torch.optim.SGD(folded.parameters(), lr=0.5)
+    folded.train()
+    folded(feats).square().mean().backward()
+    optim.step()
+    folded.eval()
+    plain.load_state_dict(folded.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(folded(feats), plain(feats), atol=1e-5, rtol=1e-5)
+
+
+def test_folded_dropout_matches_dropout2d_in_training():
+    """Dropout2d on the fused map equals masking the classifier's inputs per sample."""
+    folded = _head(dropout_ratio=0.5, norm_cfg=dict(type='BN'))
+    plain = _head(dropout_ratio=0.5, norm_cfg=dict(type='BN'), fold_fuse=False)
+    plain.load_state_dict(folded.state_dict())
+    feats = _feats(batch=3)
+    torch.manual_seed(3)
+    a = folded(feats)
+    torch.manual_seed(3)
+    b = plain(feats)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    a.square().sum().backward()
+    b.square().sum().backward()
+    for (name, p), q in zip(folded.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-4, msg=name)
+    # Channels really are dropped: some logits lose a whole channel's contribution.
+    torch.manual_seed(4)
+    assert not torch.allclose(folded(feats), a)

@@ -4,12 +4,16 @@ Segmentation: our SegFormer-equivalent (PVTv2 with mlp ratios 4 + all-MLP head) 
 SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design)
 and HF's SegformerForSemanticSegmentation (all weights shared), inference and a full training
 step (forward, loss, backward, AdamW). GLPN: ours against HF's GLPNForDepthEstimation (all weights
-shared), inference at 480x640. Each measurement runs in a fresh process; the table gives
-the median (warm-up excluded), each peer's time over ours and the peak memory of the step.
+shared), inference at 480x640. Deformable DETR (our config): on our PVTv2 against the same
+detector on mmdet's own PyramidVisionTransformerV2 (all weights shared), inference (``predict``)
+and a training step at --det-size (640x640 by default). Each measurement runs in a fresh process;
+the table gives the median (warm-up excluded), each peer's time over ours and the peak memory of
+the step.
 
 Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
     python tools/analysis_tools/benchmark_peers.py --archs b0 --modes infer --repeat 5
+    python tools/analysis_tools/benchmark_peers.py --suites deformable_detr --det-size 800
 """
 
 import argparse
@@ -20,9 +24,12 @@ from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
 SUITES = {
     'segformer': ('pvtv2_dense.utils.peer_models:segformer_step', ('ours', 'mmseg', 'hf')),
     'glpn': ('pvtv2_dense.utils.peer_models:glpn_step', ('ours', 'hf')),
+    'deformable_detr': ('pvtv2_dense.utils.peer_models:detr_step', ('ours', 'mmdet')),
 }
 # GLPN is measured for inference at 480x640 (NYU frames), whatever --size says.
 GLPN_SIZE = (480, 640)
+# Deformable DETR's default input side (--det-size); --size is the segmentation input.
+DET_SIZE = 640
 
 
 def main():
@@ -33,6 +40,7 @@ def main():
     parser.add_argument('--archs', nargs='+', default=['b0', 'b2'])
     parser.add_argument('--modes', nargs='+', default=['infer', 'train'])
     parser.add_argument('--size', type=int, default=512)
+    parser.add_argument('--det-size', type=int, default=DET_SIZE)
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=5)
@@ -50,7 +58,8 @@ def main():
             for mode in args.modes:
                 if suite == 'glpn' and mode != 'infer':
                     continue
-                size = GLPN_SIZE if suite == 'glpn' else args.size
+                sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
+                size = sizes.get(suite, args.size)
                 rows = {}
                 for impl in impls:
                     kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)

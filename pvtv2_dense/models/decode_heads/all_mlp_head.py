@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
 from .sync_bn import LocalSyncBatchNorm
@@ -115,38 +116,136 @@ class AllMLPHead(BaseDecodeHead):
             outs.append(x)
         return self.linear_fuse.conv(torch.cat(outs[::-1], dim=1))
 
+    def _foldable_norm(self):
+        """The fuse layer's batch norm when it is a fixed affine map (eval mode, running stats)."""
+        norm = self.linear_fuse.norm if self.linear_fuse.with_norm else None
+        if (
+            isinstance(norm, _BatchNorm)
+            and not norm.training
+            and norm.track_running_stats
+            and norm.running_var is not None
+        ):
+            return norm
+        return None
+
+    def _fold_weights(self):
+        """The folded parameters: per level the fuse block (E x E), its composition with the
+        level's embedding (E x C_i), and one bias; eval-mode batch norm is folded in too."""
+        conv = self.linear_fuse.conv
+        # The concat was deepest first.
+        blocks = list(conv.weight.flatten(1).split(self.channels, dim=1))[::-1]
+        bias = sum(block @ embed.proj.bias for block, embed in zip(blocks, self.linear_c))
+        if conv.bias is not None:
+            bias = bias + conv.bias
+        norm = self._foldable_norm()
+        if norm is not None:
+            scale = (norm.running_var + norm.eps).rsqrt()
+            shift = -norm.running_mean * scale
+            if norm.affine:
+                scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
+            blocks = [block * scale[:, None] for block in blocks]
+            bias = bias * scale + shift
+        composed = [block @ embed.proj.weight for block, embed in zip(blocks, self.linear_c)]
+        return blocks, composed, bias, norm is not None
+
+    def _cached_fold(self):
+        """:meth:`_fold_weights`, memoised while nothing needs gradients and no parameter or
+        running statistic has changed (in-place updates bump a tensor's version)."""
+        if torch.is_grad_enabled():
+            return self._fold_weights()
+        tensors = [t for t in self.linear_fuse.parameters()] + list(self.linear_fuse.buffers())
+        tensors += list(self.linear_c.parameters())
+        key = (self.training, tuple((t.data_ptr(), t._version) for t in tensors))
+        cache = getattr(self, '_fold_cache', None)
+        if cache is None or cache[0] != key:
+            cache = (key, self._fold_weights())
+            self._fold_cache = cache
+        return cache[1]
+
     def _fuse_folded(self, feats, size):
-        """The same function, computed cheaply.
+        """The same function as :meth:`_fuse_concat`, computed cheaply; returns the fused map
+        after norm and activation as (B, H, W, E) channels-last tokens.
 
         The fuse conv is linear, so it splits into one E x E block per level; each block composes
         with that level's embedding into a single C_i -> E map, applied at the level's own
         resolution. Bilinear upsampling is linear and preserves constants (its weights sum to
         one), so it commutes with those maps and biases. What is left at 1/4 scale is a sum of
         E-channel maps instead of a (levels x E) -> E convolution: for E=768 that conv was most
-        of the model's FLOPs. The parameters are unchanged (checkpoints load as before) and
-        gradients reach them through the composed weights.
+        of the model's FLOPs. Eval-mode batch norm folds in as well. The maps stay channels-last
+        and are summed in place, as fresh full-size buffers are what the sum costs on CPU. The
+        parameters are unchanged (checkpoints load as before) and gradients reach them through
+        the composed weights.
         """
-        conv = self.linear_fuse.conv
-        blocks = conv.weight.flatten(1).split(self.channels, dim=1)[
-            ::-1
-        ]  # concat was deepest first
+        blocks, composed, bias, norm_folded = self._cached_fold()
+        grad = torch.is_grad_enabled()
         out = None
-        for feat, embed, block in zip(feats, self.linear_c, blocks):
-            weight = block @ embed.proj.weight
-            bias = block @ embed.proj.bias
-            x = F.conv2d(feat, weight[:, :, None, None], bias)
-            if x.shape[2:] != size:
+        # Deepest first: the full-size level comes last. The bias joins the first (smallest)
+        # map, as upsampling carries constants through unchanged.
+        for i in reversed(range(len(feats))):
+            tokens = feats[i].permute(0, 2, 3, 1)
+            b = bias if out is None else None
+            full = tokens.shape[1:3] == size
+            if tokens.shape[1] * tokens.shape[2] < tokens.shape[3]:
+                # Fewer pixels than channels: the two maps in turn cost less than composing them.
+                x = F.linear(F.linear(tokens, self.linear_c[i].proj.weight), blocks[i], b)
+            elif (
+                full
+                and out is not None
+                and not grad
+                and out.is_contiguous(memory_format=torch.channels_last)
+            ):
+                # Accumulate the full-size level straight into the sum (no gradient to track).
+                flat = out.permute(0, 2, 3, 1).view(-1, out.shape[1])
+                flat.addmm_(tokens.reshape(-1, tokens.shape[3]), composed[i].t())
+                continue
+            else:
+                x = F.linear(tokens, composed[i], b)
+            x = x.permute(0, 3, 1, 2)  # NCHW with channels-last strides: a view
+            if not full:
                 x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
-            out = x if out is None else out + x
-        return out if conv.bias is None else out + conv.bias[:, None, None]
+            if out is None:
+                out = x
+            elif out._base is None or not grad:
+                # In place on a base tensor; autograd would clone the whole map for a view.
+                out = out.add_(x)
+            else:
+                out = out + x
+        if self.linear_fuse.with_norm and not norm_folded:
+            out = self.linear_fuse.norm(out)
+        if self.linear_fuse.with_activation:
+            out = self.linear_fuse.activate(out)
+        return out
 
     def forward(self, inputs):
         feats = self._transform_inputs(inputs)
         size = feats[0].shape[2:]
-        fuse = self._fuse_folded if self.fold_fuse else self._fuse_concat
-        x = fuse(feats, size)
-        if self.linear_fuse.with_norm:
-            x = self.linear_fuse.norm(x)
-        if self.linear_fuse.with_activation:
-            x = self.linear_fuse.activate(x)
-        return self.cls_seg(x)
+        if not self.fold_fuse:
+            x = self._fuse_concat(feats, size)
+            if self.linear_fuse.with_norm:
+                x = self.linear_fuse.norm(x)
+            if self.linear_fuse.with_activation:
+                x = self.linear_fuse.activate(x)
+            return self.cls_seg(x)
+        x = self._fuse_folded(feats, size)
+        # The 1x1 classifier as a Linear over channels-last tokens (no layout copy).
+        tokens = x.permute(0, 2, 3, 1)
+        weight = self.conv_seg.weight.flatten(1)
+        p = self.dropout.p if isinstance(self.dropout, nn.Dropout2d) and self.training else 0
+        if p > 0:
+            # Dropout2d zeroes whole channels of each sample: the same as zeroing (and
+            # rescaling) the classifier's input columns per sample, which spares a full-size
+            # masked copy of the map and its gradient.
+            keep = torch.empty(x.shape[:2], device=x.device, dtype=weight.dtype)
+            keep = keep.bernoulli_(1 - p).div_(1 - p) if p < 1 else keep.zero_()
+            weight = weight[None] * keep[:, None, :]  # (B, K, E)
+            logits = torch.baddbmm(
+                self.conv_seg.bias[None, None], tokens.flatten(1, 2), weight.transpose(1, 2)
+            ).view(*tokens.shape[:3], -1)
+        else:
+            if self.dropout is not None:
+                x = self.dropout(x)
+                tokens = x.permute(0, 2, 3, 1)
+            logits = F.linear(tokens, weight, self.conv_seg.bias)
+        # Standard layout for the loss and resizing downstream, which copy channels-last inputs
+        # at full resolution otherwise.
+        return logits.permute(0, 3, 1, 2).contiguous()
