@@ -6,6 +6,7 @@ import hashlib
 import os.path as osp
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ from mmengine.structures import PixelData
 from mmseg.datasets import NYUDataset
 from mmseg.structures import SegDataSample
 
-from pvtv2_dense.datasets import generate_nyu
+from pvtv2_dense.datasets import KITTIDepthDataset, generate_nyu
 from pvtv2_dense.datasets.transforms import (
     DepthAnnotationError,
     DepthPhotometric,
@@ -187,6 +188,49 @@ def test_writer_hook_saves_16bit_millimetres_and_colour(tmp_path):
     colour = cv2.imread(str(tmp_path / 'depth_color' / 'room_1.png'))
     assert colour.shape == (4, 5, 3)
     DepthPredictionWriterHook(out_dir=None).after_test_iter(None, 0, None, samples)  # no-op
+
+
+def test_writer_hook_names_files_by_path_under_the_test_image_root(tmp_path):
+    """Predictions mirror the sub-folders of the test set's image root (KITTI's drives)."""
+    root = tmp_path / 'kitti' / 'raw'
+    # data_root joined with the default data_prefix (raw, gt_depth); the split is never read.
+    dataset = KITTIDepthDataset(ann_file='split.txt', data_root=str(tmp_path / 'kitti'),
+                                lazy_init=True)  # fmt: skip
+    runner = SimpleNamespace(test_dataloader=SimpleNamespace(dataset=dataset))
+    drive = '2011_09_26/2011_09_26_drive_{:04d}_sync/image_02/data'
+    paths = [
+        root / drive.format(1) / '0000000005.png',
+        root / drive.format(2) / '0000000005.png',  # the same frame number in another drive
+        root / drive.format(2) / '0000000005.jpg',  # still clashes: the folder-prefix guard
+        root / 'top.png',
+        tmp_path / 'elsewhere' / 'top.png',  # outside the root: its file name, then the guard
+    ]
+    out = tmp_path / 'out'
+    hook = DepthPredictionWriterHook(out_dir=str(out))
+    hook.before_test(runner)
+    samples = []
+    for i, path in enumerate(paths):
+        s = SegDataSample(metainfo=dict(img_path=str(path)))
+        s.pred_depth_map = PixelData(data=torch.full((1, 2, 3), float(i + 1)))
+        samples.append(s)
+    hook.after_test_iter(runner, 0, None, samples)
+    expected = [
+        drive.format(1) + '/0000000005.png',
+        drive.format(2) + '/0000000005.png',
+        drive.format(2) + '/data_0000000005.png',
+        'top.png',
+        'elsewhere_top.png',
+    ]
+    for sub in ('depth_png', 'depth_color'):
+        written = glob.glob(str(out / sub / '**/*.png'), recursive=True)
+        assert sorted(osp.relpath(p, out / sub) for p in written) == sorted(expected)
+    for i, rel in enumerate(expected):  # each file holds its own image's prediction
+        assert (
+            cv2.imread(str(out / 'depth_png' / rel), cv2.IMREAD_UNCHANGED) == 1000 * (i + 1)
+        ).all()
+    # A new run starts afresh: the same images get the same names again.
+    hook.before_test(runner)
+    assert hook._name(str(paths[1])) == drive.format(2) + '/0000000005'
 
 
 def test_flip_tta_averages_with_the_unflipped_flip():

@@ -61,8 +61,11 @@ def test_train_and_test_through_the_tools(tmp_path):
     assert METRICS <= set(metrics)
     assert all(np.isfinite(metrics[k]) for k in METRICS)
     assert 0 <= metrics['d1'] <= metrics['d2'] <= metrics['d3'] <= 1
+    # NYU's image folder is flat: one prediction per test image, named after it, no sub-folders.
+    stems = sorted(osp.splitext(f)[0] + '.png' for f in os.listdir(osp.join(root, 'images/test')))
+    for sub in ('depth_png', 'depth_color'):
+        assert sorted(os.listdir(show / sub)) == stems and len(stems) == 2
     pngs = sorted((show / 'depth_png').glob('*.png'))
-    assert len(pngs) == 2 and len(list((show / 'depth_color').glob('*.png'))) == 2
     depth = cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16 and depth.shape == (64, 64) and depth.max() > 0
 

@@ -48,6 +48,9 @@ def test_generator_writes_the_bts_layout(kitti_root, tmp_path):
             assert metres.min() > 1.0 and metres.max() < 80.0
             assert not png[: png.shape[0] // 5].any()  # nothing above the LiDAR's field of view
     assert [r[1] for r in rows].count('None') == 1
+    # As on KITTI, frame numbers repeat across drives (the two test frames share one).
+    tested = [r[0].split('/') for r in rows if r[1] != 'None']
+    assert len({p[1] for p in tested}) == 2 and len({p[-1] for p in tested}) == 1
     frame_sizes = {cv2.imread(p).shape for p in glob.glob(f'{kitti_root}/raw/*/*/image_02/data/*')}
     assert len(frame_sizes) == 2  # two drives, a few pixels apart as KITTI's
     # Seeded: the same seed gives the same bytes.
@@ -138,10 +141,13 @@ def test_kitti_train_and_test_through_the_tools(kitti_root, tmp_path):
         h, w = gt.shape
         frame = (h, w, h - WINDOW[0], (w - WINDOW[1]) // 2)
         gt = gt[frame[2] :, frame[3] : frame[3] + WINDOW[1]]
-        pred = _read_depth(str(show / 'depth_png' / osp.basename(img_rel)))
+        pred = _read_depth(str(show / 'depth_png' / img_rel))  # mirrors raw/'s drive folders
         assert pred.shape == WINDOW
         cropped.append(_garg_metrics(gt, pred, frame))
         whole.append(_garg_metrics(gt, pred, frame, crop=False))
+    for sub in ('depth_png', 'depth_color'):  # one file per test image, nothing else
+        written = sorted(glob.glob(str(show / sub / '**/*.png'), recursive=True))
+        assert [osp.relpath(p, show / sub) for p in written] == sorted(r[0] for r in rows)
     rmse, abs_rel = np.mean(cropped, axis=0)
     assert metrics['rmse'] == pytest.approx(rmse, rel=1e-3)
     assert metrics['abs_rel'] == pytest.approx(abs_rel, rel=1e-3)

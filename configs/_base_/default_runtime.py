@@ -13,3 +13,5 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='SegTTAModel')
+# torch.compile: add dict(type='TorchCompileHook') to custom_hooks (not mmengine's `compile = True`,
+# which recompiles the whole train_step every batch with these models; see README).

@@ -1,4 +1,5 @@
+from .compile_hook import TorchCompileHook
 from .depth_writer_hook import DepthPredictionWriterHook
 from .glpdepth_lr import GLPDepthLR
 
-__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR']
+__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR', 'TorchCompileHook']

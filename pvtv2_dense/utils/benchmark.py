@@ -1,11 +1,13 @@
 """Latency and peak-memory measurement of backbone implementations, one fresh process each.
 
 A fresh process per measurement keeps peak memory that model's own: the rise of the peak over
-the memory in use before the timed runs (CPU: resident set, its peak reset after warm-up; GPU:
+the memory in use before the timed runs (CPU: resident set, its peak reset after warm-up, taken in
+a separate run where freed buffers go straight back to the system, see ``EXACT_RSS_ENV``; GPU:
 ``torch.cuda.max_memory_allocated``).
 """
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -149,20 +151,46 @@ def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
     return measure_step(f'{__name__}:backbone_step', kwargs, device, repeat, warmup)
 
 
-def measure_step_in_subprocess(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
-    """:func:`measure_step` in a fresh interpreter; errors come back as ``dict(error=...)``."""
+# For the CPU peak-memory run: glibc hands every allocation of 64 KiB or more straight back to the
+# system when it is freed, so the resident set follows the tensors alive at each moment instead of
+# what the allocator happens to keep cached from earlier steps (which differs between models with
+# many mid-sized and a few large buffers, and would make the comparison depend on allocator luck).
+# It slows allocation down, so latency comes from a separate run without it.
+EXACT_RSS_ENV = dict(
+    MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0', MALLOC_TOP_PAD_='0'
+)
+
+
+def _run_fresh(args, env=None):
     code = (
         'import json, sys; from pvtv2_dense.utils.benchmark import measure_step; '
         'print(json.dumps(measure_step(*json.loads(sys.argv[1]))))'
     )
-    args = [builder, kwargs, device, repeat, warmup, grad]
     proc = subprocess.run(
-        [sys.executable, '-c', code, json.dumps(args)], capture_output=True, text=True
+        [sys.executable, '-c', code, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode == 0 and lines:
         return json.loads(lines[-1])
     return dict(error=(proc.stderr.strip().splitlines() or ['failed'])[-1][:80])
+
+
+def measure_step_in_subprocess(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
+    """:func:`measure_step` in a fresh interpreter; errors come back as ``dict(error=...)``.
+
+    On CPU the peak memory comes from a second fresh interpreter run under
+    :data:`EXACT_RSS_ENV` (one warm-up, one measured step), the latency from the first.
+    """
+    result = _run_fresh([builder, kwargs, device, repeat, warmup, grad])
+    if 'error' in result or str(device).startswith('cuda'):
+        return result
+    memory = _run_fresh([builder, kwargs, device, 1, 1, grad], EXACT_RSS_ENV)
+    if 'error' in memory:
+        return memory
+    return dict(result, peak_mb=memory['peak_mb'])
 
 
 def measure_in_subprocess(impl, arch, size, batch, device='cpu', repeat=10, warmup=2) -> dict:

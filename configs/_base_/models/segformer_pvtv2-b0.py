@@ -22,7 +22,9 @@ model = dict(
         num_classes=150,
         norm_cfg=norm_cfg,
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        # mmseg's CrossEntropyLoss (same values, gradients and options) without the full-size
+        # log-softmax buffer; type='CrossEntropyLoss' runs mmseg's own.
+        loss_decode=dict(type='FusedCrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
     ),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'),

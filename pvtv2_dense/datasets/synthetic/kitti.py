@@ -5,7 +5,9 @@ pitch, roll and yaw): road, building facades of random height on both sides, sky
 cars (boxes) on the road. The ground truth is what the KITTI depth benchmark's projected LiDAR
 gives: z-depth on a random subset of pixels from a few degrees above the horizon down, none in
 the sky or beyond 80 m, stored as uint16 PNG in metres x 256 (0 = no measurement). Frames of
-different drives differ by a few pixels in size, as KITTI's (375x1242, 370x1224, ...).
+different drives differ by a few pixels in size, as KITTI's (375x1242, 370x1224, ...), and
+frames alternate between two drives that each number their frames from 5, so frame numbers
+repeat across drives as on KITTI.
 
 Layout (as ``KITTIDepthDataset`` reads it, data/README.md)::
 
@@ -125,15 +127,16 @@ def generate_kitti(root: str, num_train=4, num_val=2, window=(64, 128), seed=0) 
     drives = [f'{DATE}_drive_{n:04d}_sync' for n in (1, 2)]
     sizes = _frame_sizes(window, len(drives))
     os.makedirs(osp.join(data_root, 'splits'), exist_ok=True)
-    frame = 5  # KITTI's annotated depth starts at frame 5 of each drive
+    # Per-drive frame numbers from 5, where KITTI's annotated depth starts.
+    frames = [5] * len(drives)
     for split, count in (('train', num_train), ('test', num_val + 1)):
         lines = []
         for i in range(count):
-            d = frame % len(drives)
+            d = i % len(drives)
             drive, size = drives[d], sizes[d]
             img, depth = render_street(rng, size)
-            name = f'{frame:010d}.png'
-            frame += 1
+            name = f'{frames[d]:010d}.png'
+            frames[d] += 1
             img_rel = f'{DATE}/{drive}/image_02/data/{name}'
             os.makedirs(osp.dirname(osp.join(data_root, 'raw', img_rel)), exist_ok=True)
             cv2.imwrite(osp.join(data_root, 'raw', img_rel), img)

@@ -178,9 +178,11 @@ class SpatialReductionAttention(nn.Module):
         drop = self.attn_drop if self.training else 0.0
         weights = None
         if need_weights or self.attn_impl == 'eager':
-            # Scale before the product and softmax in fp32: no overflow under fp16 autocast.
-            weights = ((q * self.scale) @ k.transpose(-2, -1)).softmax(-1, dtype=torch.float32)
-            weights = weights.to(v.dtype)
+            # Logits and softmax in fp32: under autocast, sharp attention overflows fp16 logits
+            # (NaN) or loses its resolution in bf16 ones.
+            with torch.autocast(q.device.type, enabled=False):
+                logits = (q.float() * self.scale) @ k.float().transpose(-2, -1)
+            weights = logits.softmax(-1).to(v.dtype)
             out = F.dropout(weights, drop, self.training) @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)

@@ -151,7 +151,8 @@ class AllMLPHead(BaseDecodeHead):
     def _cached_fold(self):
         """:meth:`_fold_weights`, memoised while nothing needs gradients and no parameter or
         running statistic has changed (in-place updates bump a tensor's version)."""
-        if torch.is_grad_enabled():
+        # Under torch.compile the fold is traced into the graph (data_ptr keys break it).
+        if torch.is_grad_enabled() or torch.compiler.is_compiling():
             return self._fold_weights()
         tensors = [t for t in self.linear_fuse.parameters()] + list(self.linear_fuse.buffers())
         tensors += list(self.linear_c.parameters())

@@ -119,7 +119,7 @@ class GLPNHead(BaseDecodeHead):
         )
         self.depth_head = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
             nn.Conv2d(channels, 1, 3, padding=1),
         )
 
@@ -129,7 +129,11 @@ class GLPNHead(BaseDecodeHead):
 
     def decode(self, inputs: list[Tensor]) -> Tensor:
         """Decoder features at twice the resolution of the shallowest level (before the head)."""
-        feats = self._transform_inputs(inputs)
+        # Channels-last all the way: on CPU the full-resolution 3x3 convolutions, the bilinear
+        # upsampling and the ReLUs run ~1.5-2.5x faster in it than in NCHW; the inputs are small.
+        feats = [
+            f.contiguous(memory_format=torch.channels_last) for f in self._transform_inputs(inputs)
+        ]
         out = self._up(self.projections[-1](feats[-1]))
         for level in range(len(feats) - 2, -1, -1):
             local = self.projections[level](feats[level])
@@ -141,7 +145,9 @@ class GLPNHead(BaseDecodeHead):
 
     def forward(self, inputs: list[Tensor]) -> Tensor:
         """Depth in [0, max_depth], shape (N, 1, H, W) with H, W = 4x the first level's size."""
-        return self.depth_head(self.decode(inputs)).sigmoid() * self.max_depth
+        # Sigmoid in fp32: under bf16/fp16 autocast it rounds to 1 near max_depth, which
+        # zeroes its gradient. The output is fp32 either way.
+        return self.depth_head(self.decode(inputs)).float().sigmoid() * self.max_depth
 
     def loss_by_feat(self, depth: Tensor, batch_data_samples) -> dict:
         gt = torch.stack([s.gt_depth_map.data for s in batch_data_samples]).to(depth)

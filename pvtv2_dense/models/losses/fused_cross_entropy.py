@@ -1,0 +1,99 @@
+"""Softmax cross-entropy over full-resolution logits without the log-softmax copy.
+
+``F.cross_entropy`` keeps the whole log-softmax of its input for the backward pass and fills a
+same-sized zero gradient before scattering into it: at 150 classes x 512 x 512 that is two extra
+160 MB buffers and several passes over them per training step. The loss only needs the per-pixel
+log-sum-exp; the gradient (softmax minus one-hot) is rebuilt from the logits, which the graph
+keeps alive anyway. Same values and gradients, less memory and time.
+"""
+
+import torch
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.models.losses.cross_entropy_loss import cross_entropy
+from mmseg.models.losses.utils import weight_reduce_loss
+
+from ...registry import register_model
+
+
+class _PixelCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, label, ignore_index):
+        x = logits.float()
+        valid = label != ignore_index
+        target = torch.where(valid, label, 0).unsqueeze(1)
+        lse = torch.logsumexp(x, 1)
+        loss = torch.where(valid, lse - x.gather(1, target).squeeze(1), 0.0)
+        ctx.save_for_backward(x, lse, target, valid)
+        ctx.in_dtype = logits.dtype
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        x, lse, target, valid = ctx.saved_tensors
+        scale = torch.where(valid, grad_loss, 0.0).unsqueeze(1)
+        grad = (x - lse.unsqueeze(1)).exp_().mul_(scale)
+        grad.scatter_add_(1, target, -scale)
+        return grad.to(ctx.in_dtype), None, None
+
+
+def pixel_cross_entropy(logits, label, ignore_index=-100):
+    """Per-element softmax cross-entropy over dim 1, 0 where ``label == ignore_index``: the same
+    as ``F.cross_entropy(logits, label, reduction='none', ignore_index=ignore_index)``.
+
+    Args:
+        logits (Tensor): (N, C, ...) scores; computed in fp32 whatever their dtype.
+        label (Tensor): (N, ...) class indices in [0, C) or ``ignore_index``.
+        ignore_index (int): label value that contributes no loss and no gradient.
+    """
+    num_classes = logits.shape[1]
+    bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
+    if bad.any():
+        value = label[bad][0].item()
+        raise ValueError(
+            f'cross-entropy: label {value} outside [0, {num_classes}) and not the ignore index '
+            f'{ignore_index}'
+        )
+    return _PixelCrossEntropy.apply(logits, label, ignore_index)
+
+
+def _softmax_cross_entropy(
+    pred,
+    label,
+    weight=None,
+    class_weight=None,
+    reduction='mean',
+    avg_factor=None,
+    ignore_index=-100,
+    avg_non_ignore=False,
+):
+    """mmseg's ``cross_entropy`` (same arguments and reduction) on :func:`pixel_cross_entropy`."""
+    if class_weight is not None:
+        return cross_entropy(
+            pred, label, weight, class_weight, reduction, avg_factor, ignore_index, avg_non_ignore
+        )
+    loss = pixel_cross_entropy(pred, label, ignore_index)
+    if avg_factor is None and reduction == 'mean':
+        avg_factor = label.numel()
+        if avg_non_ignore:
+            avg_factor -= (label == ignore_index).sum().item()
+    if weight is not None:
+        weight = weight.float()
+    return weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+
+
+@register_model()
+class FusedCrossEntropyLoss(CrossEntropyLoss):
+    """mmseg's ``CrossEntropyLoss`` (same arguments, values, gradients and ``loss_ce`` name) whose
+    softmax case runs :func:`pixel_cross_entropy`, sparing the full-size log-softmax buffer.
+
+    Sigmoid, mask and class-weighted variants run mmseg's own code.
+
+    Args:
+        **kwargs: mmseg ``CrossEntropyLoss`` arguments (use_sigmoid, use_mask, reduction,
+            class_weight, loss_weight, loss_name, avg_non_ignore).
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if not self.use_sigmoid and not self.use_mask:
+            self.cls_criterion = _softmax_cross_entropy
