@@ -230,6 +230,7 @@ def test_folded_weights_cache_follows_parameter_and_statistic_updates():
 
 def test_folded_dropout_matches_dropout2d_in_training():
     """Dropout2d on the fused map equals masking the classifier's inputs per sample."""
+    torch.manual_seed(0)
     folded = _head(dropout_ratio=0.5, norm_cfg=dict(type='BN'))
     plain = _head(dropout_ratio=0.5, norm_cfg=dict(type='BN'), fold_fuse=False)
     plain.load_state_dict(folded.state_dict())
@@ -241,8 +242,11 @@ def test_folded_dropout_matches_dropout2d_in_training():
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
     a.square().sum().backward()
     b.square().sum().backward()
+    # Sums over every pixel in another order: float error scales with the largest gradient (the
+    # embedding biases' true gradient is 0 under training-mode batch norm, so they are pure noise).
+    scale = max(q.grad.abs().max().item() for q in plain.parameters())
     for (name, p), q in zip(folded.named_parameters(), plain.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, atol=1e-4, rtol=1e-4, msg=name)
+        torch.testing.assert_close(p.grad, q.grad, atol=2e-6 * scale, rtol=1e-4, msg=name)
     # Channels really are dropped: some logits lose a whole channel's contribution.
     torch.manual_seed(4)
     assert not torch.allclose(folded(feats), a)

@@ -249,3 +249,22 @@ def test_mismatched_checkpoint_is_one_line(seg, tmp_path, capsys):
     test_main = load_tool('tools/test.py').main
     argv = [seg['config'], wrong, '--work-dir', str(tmp_path / 'w')]
     one_line_error(capsys, test_main, argv, 'wide.pth', 'does not fit', 'tensors differ in shape')
+
+
+def test_compile_flag_adds_the_hook_and_amp_without_gpu_is_one_line(seg, capsys):
+    for rel, extra in (('tools/train.py', []), ('tools/test.py', [seg['ckpt']])):
+        tool = load_tool(rel)
+        plain = tool.build_cfg(tool.parse_args([seg['config'], *extra]))
+        hooks = plain.get('custom_hooks', [])
+        assert not any(h['type'] == 'TorchCompileHook' for h in hooks)
+        for argv, backend in (
+            (['--compile'], 'inductor'),
+            (['--compile', 'aot_eager'], 'aot_eager'),
+        ):
+            cfg = tool.build_cfg(tool.parse_args([seg['config'], *extra, *argv]))
+            added = [h for h in cfg.custom_hooks if h['type'] == 'TorchCompileHook']
+            assert added == [dict(type='TorchCompileHook', backend=backend)]
+            assert len(cfg.custom_hooks) == len(hooks) + 1  # the config's own hooks are kept
+    if not torch.cuda.is_available():
+        train = load_tool('tools/train.py').main
+        one_line_error(capsys, train, [seg['config'], '--amp'], '--amp needs a GPU')

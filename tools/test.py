@@ -24,6 +24,8 @@ from mmengine.runner import Runner
 
 from pvtv2_dense.utils.cli import (
     CLIError,
+    add_compile_arg,
+    apply_compile_arg,
     check_checkpoint,
     cli_entry,
     default_work_dir,
@@ -54,6 +56,7 @@ def parse_args(argv=None):
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    add_compile_arg(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -95,6 +98,7 @@ def build_cfg(args):
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
+    apply_compile_arg(cfg, args.compile)
     adapt_for_cpu(cfg, args.launcher)
     return cfg
 

@@ -6,6 +6,7 @@ Examples:
     python tools/train.py CONFIG --resume work_dirs/run1/iter_200.pth        # continue from a file
     python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=4
     python tools/train.py CONFIG --seed 0 --deterministic                    # reproducible run
+    python tools/train.py CONFIG --compile                                   # torch.compile
     bash tools/dist_train.sh CONFIG 8                                        # 8 GPUs (or processes)
     bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR                  # SLURM
 
@@ -22,6 +23,8 @@ from mmengine.runner import Runner
 
 from pvtv2_dense.utils.cli import (
     CLIError,
+    add_compile_arg,
+    apply_compile_arg,
     check_checkpoint,
     cli_entry,
     default_work_dir,
@@ -65,6 +68,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     # torchrun sets LOCAL_RANK; older launchers pass --local-rank / --local_rank.
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    add_compile_arg(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -76,6 +80,13 @@ def build_cfg(args):
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CLIError(
+                '--amp needs a GPU: mmengine runs AmpOptimWrapper only on CUDA/NPU/MLU/MUSA '
+                'devices, and none is available'
+            )
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             print('note: the config already uses AmpOptimWrapper')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -95,6 +106,7 @@ def build_cfg(args):
             randomness['seed'] = args.seed
         randomness['deterministic'] = args.deterministic or randomness.get('deterministic', False)
         cfg.randomness = randomness
+    apply_compile_arg(cfg, args.compile)
     adapt_for_cpu(cfg, args.launcher)
     return cfg
 

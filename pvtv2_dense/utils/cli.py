@@ -124,6 +124,27 @@ def default_work_dir(cfg, config_path, work_dir=None):
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def add_compile_arg(parser):
+    """``--compile [BACKEND]``: torch.compile the model's parts (:class:`TorchCompileHook`)."""
+    parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        default=None,
+        metavar='BACKEND',
+        help="torch.compile backbone, neck and heads (default backend 'inductor'; e.g. "
+        "'aot_eager' compiles in seconds)",
+    )
+
+
+def apply_compile_arg(cfg, backend):
+    """Append a ``TorchCompileHook`` for ``--compile BACKEND`` (no-op when not given)."""
+    if backend:
+        hooks = list(cfg.get('custom_hooks', []))
+        hooks.append(dict(type='TorchCompileHook', backend=backend))
+        cfg.custom_hooks = hooks
+
+
 def unwrap_model(model):
     """The model whose ``state_dict`` checkpoints store (drops DDP and TTA wrappers)."""
     from mmengine.model import BaseTTAModel, is_model_wrapper

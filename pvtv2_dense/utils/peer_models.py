@@ -55,8 +55,9 @@ def _ours_segformer(arch, hf):
     return model
 
 
-def _mmseg_segformer(arch, ours):
-    """mmseg's SegFormer (MixVisionTransformer + SegformerHead) with our encoder's weights."""
+def _mmseg_segformer(arch, ours, channels=256):
+    """mmseg's SegFormer (MixVisionTransformer + SegformerHead) with our encoder's weights;
+    ``channels`` is the head width (mmseg's configs: 256 at every size)."""
     from mmdet.models.backbones.pvt import pvt_convert
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
@@ -80,7 +81,7 @@ def _mmseg_segformer(arch, ours):
                 type='SegformerHead',
                 in_channels=opts['hidden_sizes'],
                 in_index=[0, 1, 2, 3],
-                channels=256,
+                channels=channels,
                 dropout_ratio=0.1,
                 num_classes=NUM_CLASSES,
                 norm_cfg=dict(type='BN', requires_grad=True),
@@ -117,6 +118,11 @@ def segformer_step(impl, arch, mode='infer', size=512, batch=1, device='cpu'):
     model = hf if impl == 'hf' else _ours_segformer(arch, hf)
     if impl == 'mmseg':
         model = _mmseg_segformer(arch, model)
+    elif impl == 'mmseg-768':
+        # mmseg's head at the paper's width for b2-b5 (ours and HF's), not its configs' 256.
+        if hf.config.decoder_hidden_size != 768:
+            raise ValueError(f'{arch} uses a 256-wide head: the same model as mmseg')
+        model = _mmseg_segformer(arch, model, channels=768)
     elif impl not in ('ours', 'hf'):
         raise ValueError(f'unknown implementation {impl!r}')
     model.to(device)

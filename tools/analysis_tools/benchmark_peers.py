@@ -1,14 +1,15 @@
 """Whole models against the reference implementations, identical weights and inputs, one run.
 
 Segmentation: our SegFormer-equivalent (PVTv2 with mlp ratios 4 + all-MLP head) against mmseg's
-SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design)
-and HF's SegformerForSemanticSegmentation (all weights shared), inference and a full training
-step (forward, loss, backward, AdamW). GLPN: ours against HF's GLPNForDepthEstimation (all weights
-shared), inference at 480x640. Deformable DETR (our config): on our PVTv2 against the same
-detector on mmdet's own PyramidVisionTransformerV2 (all weights shared), inference (``predict``)
-and a training step at --det-size (640x640 by default). Each measurement runs in a fresh process;
-the table gives the median (warm-up excluded), each peer's time over ours and the peak memory of
-the step.
+SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design,
+256 wide as in mmseg's configs; 'mmseg-768' is the same at the paper's b2-b5 width E=768, which
+ours and HF's use) and HF's SegformerForSemanticSegmentation (all weights shared), inference and
+a full training step (forward, loss, backward, AdamW). GLPN: ours against HF's
+GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DETR (our config):
+on our PVTv2 against the same detector on mmdet's own PyramidVisionTransformerV2 (all weights
+shared), inference (``predict``) and a training step at --det-size (640x640 by default). Each
+measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
+time over ours and the peak memory of the step (CPU: see pvtv2_dense.utils.benchmark).
 
 Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
@@ -22,7 +23,10 @@ import platform
 from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
 
 SUITES = {
-    'segformer': ('pvtv2_dense.utils.peer_models:segformer_step', ('ours', 'mmseg', 'hf')),
+    'segformer': (
+        'pvtv2_dense.utils.peer_models:segformer_step',
+        ('ours', 'mmseg', 'mmseg-768', 'hf'),
+    ),
     'glpn': ('pvtv2_dense.utils.peer_models:glpn_step', ('ours', 'hf')),
     'deformable_detr': ('pvtv2_dense.utils.peer_models:detr_step', ('ours', 'mmdet')),
 }
