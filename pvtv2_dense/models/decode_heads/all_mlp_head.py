@@ -129,8 +129,9 @@ class AllMLPHead(BaseDecodeHead):
         return None
 
     def _fold_weights(self):
-        """The folded parameters: per level the fuse block (E x E), its composition with the
-        level's embedding (E x C_i), and one bias; eval-mode batch norm is folded in too."""
+        """The folded parameters: per level the fuse block (E x E), a memo for its composition
+        with the level's embedding (E x C_i, filled by :meth:`_composed` for the levels that use
+        it), and one bias; eval-mode batch norm is folded in too."""
         conv = self.linear_fuse.conv
         # The concat was deepest first.
         blocks = list(conv.weight.flatten(1).split(self.channels, dim=1))[::-1]
@@ -145,8 +146,13 @@ class AllMLPHead(BaseDecodeHead):
                 scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
             blocks = [block * scale[:, None] for block in blocks]
             bias = bias * scale + shift
-        composed = [block @ embed.proj.weight for block, embed in zip(blocks, self.linear_c)]
-        return blocks, composed, bias, norm is not None
+        return blocks, {}, bias, norm is not None
+
+    def _composed(self, composed, blocks, i):
+        """Level ``i``'s fuse block times its embedding, computed once per set of weights."""
+        if i not in composed:
+            composed[i] = blocks[i] @ self.linear_c[i].proj.weight
+        return composed[i]
 
     def _cached_fold(self):
         """:meth:`_fold_weights`, memoised while nothing needs gradients and no parameter or
@@ -197,10 +203,12 @@ class AllMLPHead(BaseDecodeHead):
             ):
                 # Accumulate the full-size level straight into the sum (no gradient to track).
                 flat = out.permute(0, 2, 3, 1).view(-1, out.shape[1])
-                flat.addmm_(tokens.reshape(-1, tokens.shape[3]), composed[i].t())
+                flat.addmm_(
+                    tokens.reshape(-1, tokens.shape[3]), self._composed(composed, blocks, i).t()
+                )
                 continue
             else:
-                x = F.linear(tokens, composed[i], b)
+                x = F.linear(tokens, self._composed(composed, blocks, i), b)
             x = x.permute(0, 3, 1, 2)  # NCHW with channels-last strides: a view
             if not full:
                 x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
