@@ -36,10 +36,16 @@ def test_parameter_counts_match_the_paper(arch, params_m):
 )  # fmt: skip
 def test_odd_input_sizes(size, expected):
     model = tiny()
-    outs = model(torch.randn(1, 3, *size))
+    x = torch.randn(1, 3, *size)
+    outs = model(x)
     assert [tuple(o.shape[2:]) for o in outs] == expected
     assert [o.shape[1] for o in outs] == TINY_ARCH['hidden_sizes']
     assert all(o.is_contiguous() for o in outs)
+    model.channels_last_outputs = True
+    views = model(x)
+    for o, v in zip(outs, views):
+        assert v.is_contiguous(memory_format=torch.channels_last) and torch.equal(o, v)
+    assert not all(v.is_contiguous() for v in views)
 
 
 def test_too_small_input_says_so():

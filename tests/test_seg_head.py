@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from pvtv2_dense.models import AllMLPHead, LocalSyncBatchNorm
-from pvtv2_dense.models.decode_heads import sync_bn
+from pvtv2_dense.models.decode_heads import all_mlp_head, sync_bn
 
 WIDTHS = [8, 16, 32, 32]
 
@@ -151,18 +151,36 @@ def test_runner_style_revert_keeps_weights():
     assert torch.all(reverted.linear_fuse.bn.weight == 2.0)
 
 
+@pytest.fixture(params=['one pass', 'one chunk', 'chunks'])
+def chunking(request, monkeypatch):
+    """How the folded head runs on CPU: the whole fused map at once (its GPU path), in one
+    channel chunk (small inputs), or in uneven chunks of 5 of its 12 channels."""
+    if request.param == 'one pass':
+        monkeypatch.setattr(AllMLPHead, '_chunk_norm', lambda self, x: (False, None))
+    elif request.param == 'chunks':
+        monkeypatch.setattr(all_mlp_head, '_CHUNK_ELEMENTS', 1)
+        monkeypatch.setattr(all_mlp_head, '_MIN_CHUNK_CHANNELS', 5)
+    return request.param
+
+
 @pytest.mark.parametrize('train', [False, True])
-def test_folded_fuse_equals_concat_then_conv(train):
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_folded_fuse_equals_concat_then_conv(chunking, train, momentum):
     torch.manual_seed(0)
-    folded = _head(dropout_ratio=0.0, norm_cfg=dict(type='BN'))
-    plain = _head(dropout_ratio=0.0, norm_cfg=dict(type='BN'), fold_fuse=False)
+    norm_cfg = dict(type='BN', momentum=momentum)
+    folded = _head(dropout_ratio=0.0, norm_cfg=norm_cfg)
+    plain = _head(dropout_ratio=0.0, norm_cfg=norm_cfg, fold_fuse=False)
     plain.load_state_dict(folded.state_dict())
     folded.train(train)
     plain.train(train)
     feats = _feats(size=(17, 23))
-    a, b = folded(feats), plain(feats)
+    for _ in range(2):  # running statistics: the second call uses what the first counted
+        a, b = folded(feats), plain(feats)
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    for name, buf in plain.linear_fuse.bn.named_buffers():
+        torch.testing.assert_close(getattr(folded.linear_fuse.bn, name), buf, msg=name)
     if train:
+        assert plain.linear_fuse.bn.num_batches_tracked == 2
         a.square().sum().backward()
         b.square().sum().backward()
         for (name, p), q in zip(folded.named_parameters(), plain.parameters()):
@@ -180,7 +198,7 @@ def _randomise_norm(head):
 
 @pytest.mark.parametrize('norm_cfg', [dict(type='BN'), dict(type='GN', num_groups=3)])
 @pytest.mark.parametrize('grad', [False, True])
-def test_folded_fuse_eval_paths_match_published_order(norm_cfg, grad):
+def test_folded_fuse_eval_paths_match_published_order(chunking, norm_cfg, grad):
     """Eval mode: batch norm folded into the weights (BN) or applied after (GN); with and
     without autograd (the no-grad path accumulates the full-size level in place)."""
     torch.manual_seed(1)
@@ -197,7 +215,7 @@ def test_folded_fuse_eval_paths_match_published_order(norm_cfg, grad):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_folded_weights_cache_follows_parameter_and_statistic_updates():
+def test_folded_weights_cache_follows_parameter_and_statistic_updates(chunking):
     torch.manual_seed(2)
     folded = _head(norm_cfg=dict(type='BN')).eval()
     _randomise_norm(folded)
@@ -228,7 +246,7 @@ def test_folded_weights_cache_follows_parameter_and_statistic_updates():
         torch.testing.assert_close(folded(feats), plain(feats), atol=1e-5, rtol=1e-5)
 
 
-def test_folded_dropout_matches_dropout2d_in_training():
+def test_folded_dropout_matches_dropout2d_in_training(chunking):
     """Dropout2d on the fused map equals masking the classifier's inputs per sample."""
     torch.manual_seed(0)
     folded = _head(dropout_ratio=0.5, norm_cfg=dict(type='BN'))

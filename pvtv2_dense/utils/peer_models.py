@@ -181,7 +181,8 @@ def glpn_step(impl, arch, mode='infer', size=(480, 640), batch=1, device='cpu'):
         dict(
             type='DepthEstimator',
             data_preprocessor=dict(type='SegDataPreProcessor'),
-            backbone=dict(type='PVTv2', **overrides['backbone']),
+            # Channels-last maps into the head, as configs/glpn has it.
+            backbone=dict(type='PVTv2', channels_last_outputs=True, **overrides['backbone']),
             decode_head=dict(type='GLPNHead', **overrides['decode_head']),
             test_cfg=dict(mode='whole'),
         )

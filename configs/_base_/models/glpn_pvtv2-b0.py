@@ -15,6 +15,8 @@ model = dict(
         type='PVTv2',
         arch='b0',
         drop_path_rate=0.1,
+        # The head computes channels-last: the maps come as views of the tokens, uncopied.
+        channels_last_outputs=True,
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth'),
     ),
     decode_head=dict(

@@ -12,7 +12,8 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    backbone=dict(type='PVTv2', arch='b0', drop_path_rate=0.1),
+    # The head computes channels-last: the maps come as views of the tokens, uncopied.
+    backbone=dict(type='PVTv2', arch='b0', drop_path_rate=0.1, channels_last_outputs=True),
     decode_head=dict(
         type='AllMLPHead',
         in_channels=[32, 64, 160, 256],

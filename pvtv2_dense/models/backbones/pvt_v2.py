@@ -205,7 +205,13 @@ class MixFFN(nn.Module):
     def forward(self, x, hw):
         x = self.relu(self.fc1(x))
         x = image_to_tokens(self.dwconv(tokens_to_image(x, hw)))
-        return self.drop(self.fc2(self.drop(self.act(x))))
+        if isinstance(self.act, nn.GELU) and not torch.is_grad_enabled():
+            # Nothing keeps the conv's fresh output for a backward pass: activate it in place
+            # rather than allocate the block's largest tensor once more.
+            x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)
+        else:
+            x = self.act(x)
+        return self.drop(self.fc2(self.drop(x)))
 
 
 class PVTv2Block(nn.Module):
@@ -296,6 +302,9 @@ class PVTv2(BaseModule):
             Defaults to False.
         attn_impl (str): 'sdpa' (``scaled_dot_product_attention``, fused) or 'eager' (explicit
             softmax; what attention maps are computed with). Defaults to 'sdpa'.
+        channels_last_outputs (bool): return each map as a channels-last view of the stage's
+            tokens instead of a contiguous NCHW copy; for heads that compute channels-last
+            (``AllMLPHead``, ``GLPNHead``), which spares a copy each way. Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads a checkpoint
             in any supported format (official PVT/SegFormer, HF, timm, mmdet, ours), found by its
             keys. Defaults to None.
@@ -311,6 +320,7 @@ class PVTv2(BaseModule):
         norm_eval: bool = False,
         with_cp: bool = False,
         attn_impl: str = 'sdpa',
+        channels_last_outputs: bool = False,
         init_cfg: Optional[dict] = None,
         **options,
     ):
@@ -330,6 +340,7 @@ class PVTv2(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        self.channels_last_outputs = channels_last_outputs
         self.num_features = [self.arch['hidden_sizes'][i] for i in self.out_indices]
 
         depths = self.arch['depths']
@@ -414,7 +425,7 @@ class PVTv2(BaseModule):
             x = tokens_to_image(stage.norm(x), hw)
             attentions.append(tuple(stage_weights))
             if i in self.out_indices:
-                outs.append(x.contiguous())
+                outs.append(x if self.channels_last_outputs else x.contiguous())
             if i == max(self.out_indices) and not return_attentions:
                 break
         outs = tuple(outs)

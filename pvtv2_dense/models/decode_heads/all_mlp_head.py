@@ -14,7 +14,12 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
-from .sync_bn import LocalSyncBatchNorm
+from .sync_bn import LocalSyncBatchNorm, should_sync
+
+# Elements per channel chunk of the fused map on CPU (see AllMLPHead._decode_chunked), and the
+# fewest channels a chunk has (so that huge inputs do not make matmuls of a few columns).
+_CHUNK_ELEMENTS = 2**21
+_MIN_CHUNK_CHANNELS = 16
 
 
 class LinearEmbed(nn.Module):
@@ -169,32 +174,36 @@ class AllMLPHead(BaseDecodeHead):
             self._fold_cache = cache
         return cache[1]
 
-    def _fuse_folded(self, feats, size):
-        """The same function as :meth:`_fuse_concat`, computed cheaply; returns the fused map
-        after norm and activation as (B, H, W, E) channels-last tokens.
+    def _fuse_levels(self, feats, size, fold, chunk=slice(None), embedded=None):
+        """The fuse conv's output channels ``chunk`` (before norm and activation) computed as
+        :meth:`_fuse_concat` would, cheaply; an NCHW map with channels-last strides.
 
         The fuse conv is linear, so it splits into one E x E block per level; each block composes
         with that level's embedding into a single C_i -> E map, applied at the level's own
         resolution. Bilinear upsampling is linear and preserves constants (its weights sum to
         one), so it commutes with those maps and biases. What is left at 1/4 scale is a sum of
         E-channel maps instead of a (levels x E) -> E convolution: for E=768 that conv was most
-        of the model's FLOPs. Eval-mode batch norm folds in as well. The maps stay channels-last
-        and are summed in place, as fresh full-size buffers are what the sum costs on CPU. The
+        of the model's FLOPs. Eval-mode batch norm folds in as well (``fold``, from
+        :meth:`_cached_fold`). The maps stay channels-last and are summed in place. The
         parameters are unchanged (checkpoints load as before) and gradients reach them through
-        the composed weights.
+        the composed weights. ``embedded`` caches the embeddings of levels that apply the two
+        maps in turn, for callers computing several chunks.
         """
-        blocks, composed, bias, norm_folded = self._cached_fold()
+        blocks, composed, bias, _ = fold
+        embedded = {} if embedded is None else embedded
         grad = torch.is_grad_enabled()
         out = None
         # Deepest first: the full-size level comes last. The bias joins the first (smallest)
         # map, as upsampling carries constants through unchanged.
         for i in reversed(range(len(feats))):
             tokens = feats[i].permute(0, 2, 3, 1)
-            b = bias if out is None else None
+            b = bias[chunk] if out is None else None
             full = tokens.shape[1:3] == size
             if tokens.shape[1] * tokens.shape[2] < tokens.shape[3]:
                 # Fewer pixels than channels: the two maps in turn cost less than composing them.
-                x = F.linear(F.linear(tokens, self.linear_c[i].proj.weight), blocks[i], b)
+                if i not in embedded:
+                    embedded[i] = F.linear(tokens, self.linear_c[i].proj.weight)
+                x = F.linear(embedded[i], blocks[i][chunk], b)
             elif (
                 full
                 and out is not None
@@ -203,12 +212,11 @@ class AllMLPHead(BaseDecodeHead):
             ):
                 # Accumulate the full-size level straight into the sum (no gradient to track).
                 flat = out.permute(0, 2, 3, 1).view(-1, out.shape[1])
-                flat.addmm_(
-                    tokens.reshape(-1, tokens.shape[3]), self._composed(composed, blocks, i).t()
-                )
+                weight = self._composed(composed, blocks, i)[chunk]
+                flat.addmm_(tokens.reshape(-1, tokens.shape[3]), weight.t())
                 continue
             else:
-                x = F.linear(tokens, self._composed(composed, blocks, i), b)
+                x = F.linear(tokens, self._composed(composed, blocks, i)[chunk], b)
             x = x.permute(0, 3, 1, 2)  # NCHW with channels-last strides: a view
             if not full:
                 x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
@@ -219,11 +227,96 @@ class AllMLPHead(BaseDecodeHead):
                 out = out.add_(x)
             else:
                 out = out + x
-        if self.linear_fuse.with_norm and not norm_folded:
-            out = self.linear_fuse.norm(out)
-        if self.linear_fuse.with_activation:
-            out = self.linear_fuse.activate(out)
         return out
+
+    def _chunk_norm(self, x):
+        """How the fused map's norm runs channel chunk by channel chunk on CPU (see
+        :meth:`_decode_chunked`): ``(True, None)`` when there is nothing to apply (no norm, or
+        folded), ``(True, norm)`` for batch norm with per-process statistics (it normalises
+        each channel on its own), ``(False, None)`` when the whole map must go through it."""
+        if x.device.type != 'cpu' or torch.compiler.is_compiling():
+            return False, None
+        if self.dropout is not None and not isinstance(self.dropout, nn.Dropout2d):
+            return False, None
+        norm = self.linear_fuse.norm if self.linear_fuse.with_norm else None
+        if norm is None or self._foldable_norm() is not None:
+            return True, None
+        if type(norm) is nn.BatchNorm2d or (
+            isinstance(norm, LocalSyncBatchNorm) and not should_sync(x, norm.training)
+        ):
+            return True, norm
+        return False, None
+
+    def _classifier_weight(self, batch):
+        """The 1x1 classifier's (K, E) weight; in training with Dropout2d, (B, K, E) per-sample
+        weights with the dropped channels' columns zeroed and the rest rescaled."""
+        weight = self.conv_seg.weight.flatten(1)
+        p = self.dropout.p if isinstance(self.dropout, nn.Dropout2d) and self.training else 0
+        if p == 0:
+            return weight
+        # Dropout2d zeroes whole channels of each sample: the same as zeroing (and rescaling)
+        # the classifier's input columns per sample, which spares a full-size masked copy of the
+        # map and its gradient.
+        keep = weight.new_empty((batch, weight.shape[1]))
+        keep = keep.bernoulli_(1 - p).div_(1 - p) if p < 1 else keep.zero_()
+        return weight[None] * keep[:, None, :]
+
+    def _classify(self, tokens, weight, logits=None):
+        """Classifier scores of (B, N, E') channels-last tokens with (K, E') or (B, K, E')
+        weights, added to ``logits`` (B, N, K) when given (in place without autograd)."""
+        if logits is None:
+            bias = self.conv_seg.bias
+            if weight.dim() == 3:
+                return torch.baddbmm(bias[None, None], tokens, weight.transpose(1, 2))
+            return F.linear(tokens, weight, bias)
+        if weight.dim() == 3:
+            if torch.is_grad_enabled():
+                return torch.baddbmm(logits, tokens, weight.transpose(1, 2))
+            return logits.baddbmm_(tokens, weight.transpose(1, 2))
+        if torch.is_grad_enabled():
+            return logits + F.linear(tokens, weight)
+        flat = logits.view(-1, logits.shape[-1])
+        flat.addmm_(tokens.reshape(-1, tokens.shape[-1]), weight.t())
+        return logits
+
+    def _decode_chunked(self, feats, size, norm):
+        """Fuse, norm, activation, dropout and classifier a chunk of the fused map's channels at
+        a time, summing the classifier's scores over chunks (it is linear in its input).
+
+        On CPU, a fresh full-size E-channel map (50 MB at E=768, 128x128) is mapped from the
+        kernel on every call and pays a page fault per 4 KB, several times per step with its
+        gradients; chunks of a few MB are reused from the heap and stay in cache. Batch norm
+        normalises each channel on its own, so chunks see the statistics the whole map would.
+        """
+        # Channels-last once per level, rather than a copy per chunk inside each Linear.
+        feats = [f.contiguous(memory_format=torch.channels_last) for f in feats]
+        fold = self._cached_fold()
+        args = None
+        if norm is not None:
+            # What _BatchNorm.forward passes to F.batch_norm, the batch counted once.
+            factor = 0.0 if norm.momentum is None else norm.momentum
+            if norm.training and norm.track_running_stats and norm.num_batches_tracked is not None:
+                norm.num_batches_tracked.add_(1)
+                if norm.momentum is None:
+                    factor = 1.0 / float(norm.num_batches_tracked)
+            track = not norm.training or norm.track_running_stats
+            stats = (norm.running_mean, norm.running_var) if track else (None, None)
+            batch = norm.training or (norm.running_mean is None and norm.running_var is None)
+            args = (*stats, norm.weight, norm.bias), (batch, factor, norm.eps)
+        weight = self._classifier_weight(feats[0].shape[0])
+        n, (h, w) = feats[0].shape[0], size
+        step = max(_MIN_CHUNK_CHANNELS, _CHUNK_ELEMENTS // (n * h * w))
+        logits, embedded = None, {}
+        for start in range(0, self.channels, step):
+            chunk = slice(start, min(start + step, self.channels))
+            x = self._fuse_levels(feats, size, fold, chunk, embedded)
+            if args is not None:
+                sliced = [t[chunk] if t is not None else None for t in args[0]]
+                x = F.batch_norm(x, *sliced, *args[1])
+            if self.linear_fuse.with_activation:
+                x = self.linear_fuse.activate(x)
+            logits = self._classify(x.permute(0, 2, 3, 1).flatten(1, 2), weight[..., chunk], logits)
+        return logits.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
     def forward(self, inputs):
         feats = self._transform_inputs(inputs)
@@ -235,26 +328,44 @@ class AllMLPHead(BaseDecodeHead):
             if self.linear_fuse.with_activation:
                 x = self.linear_fuse.activate(x)
             return self.cls_seg(x)
-        x = self._fuse_folded(feats, size)
+        chunked, norm = self._chunk_norm(feats[0])
+        if chunked:
+            return self._decode_chunked(feats, size, norm)
+        fold = self._cached_fold()
+        x = self._fuse_levels(feats, size, fold)
+        if self.linear_fuse.with_norm and not fold[3]:
+            x = self.linear_fuse.norm(x)
+        if self.linear_fuse.with_activation:
+            x = self.linear_fuse.activate(x)
+        if self.dropout is not None and not isinstance(self.dropout, nn.Dropout2d):
+            x = self.dropout(x)
         # The 1x1 classifier as a Linear over channels-last tokens (no layout copy).
         tokens = x.permute(0, 2, 3, 1)
-        weight = self.conv_seg.weight.flatten(1)
-        p = self.dropout.p if isinstance(self.dropout, nn.Dropout2d) and self.training else 0
-        if p > 0:
-            # Dropout2d zeroes whole channels of each sample: the same as zeroing (and
-            # rescaling) the classifier's input columns per sample, which spares a full-size
-            # masked copy of the map and its gradient.
-            keep = torch.empty(x.shape[:2], device=x.device, dtype=weight.dtype)
-            keep = keep.bernoulli_(1 - p).div_(1 - p) if p < 1 else keep.zero_()
-            weight = weight[None] * keep[:, None, :]  # (B, K, E)
-            logits = torch.baddbmm(
-                self.conv_seg.bias[None, None], tokens.flatten(1, 2), weight.transpose(1, 2)
-            ).view(*tokens.shape[:3], -1)
-        else:
-            if self.dropout is not None:
-                x = self.dropout(x)
-                tokens = x.permute(0, 2, 3, 1)
-            logits = F.linear(tokens, weight, self.conv_seg.bias)
+        logits = self._classify(tokens.flatten(1, 2), self._classifier_weight(x.shape[0]))
         # Standard layout for the loss and resizing downstream, which copy channels-last inputs
         # at full resolution otherwise.
-        return logits.permute(0, 3, 1, 2).contiguous()
+        return logits.view(*tokens.shape[:3], -1).permute(0, 3, 1, 2).contiguous()
+
+    def loss_by_feat(self, seg_logits, batch_data_samples):
+        """mmseg's loss (``loss_ce`` and ``acc_seg``, same values and gradients); on CPU, with a
+        single :class:`~pvtv2_dense.models.losses.FusedCrossEntropyLoss` and no sampler,
+        computed without resizing the logits to the label's full size (see its
+        ``resized_loss``: fresh full-size buffers are what that resize costs on CPU; GPUs run
+        mmseg's path, whose speed there is measured)."""
+        losses = self.loss_decode
+        loss = losses[0] if isinstance(losses, nn.ModuleList) and len(losses) == 1 else losses
+        seg_label = self._stack_batch_gt(batch_data_samples).squeeze(1)
+        fused = getattr(loss, 'can_fuse_resize', None)
+        if (
+            self.sampler is not None
+            or seg_logits.device.type != 'cpu'
+            or fused is None
+            or not fused(seg_logits.shape, seg_label.shape, self.align_corners)
+        ):
+            return super().loss_by_feat(seg_logits, batch_data_samples)
+        value, correct = loss.resized_loss(seg_logits, seg_label, self.ignore_index)
+        # mmseg's accuracy: percent of non-ignored pixels, eps-guarded, shape (1,).
+        eps = torch.finfo(torch.float32).eps
+        total = (seg_label != self.ignore_index).sum().item()
+        acc = (correct.float().reshape(1) + eps) * (100.0 / (total + eps))
+        return {loss.loss_name: value, 'acc_seg': acc}

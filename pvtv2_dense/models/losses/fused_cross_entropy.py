@@ -13,6 +13,7 @@ from mmseg.models.losses.cross_entropy_loss import cross_entropy
 from mmseg.models.losses.utils import weight_reduce_loss
 
 from ...registry import register_model
+from .upsampled_cross_entropy import can_band, upsampled_cross_entropy
 
 
 class _PixelCrossEntropy(torch.autograd.Function):
@@ -88,6 +89,10 @@ class FusedCrossEntropyLoss(CrossEntropyLoss):
 
     Sigmoid, mask and class-weighted variants run mmseg's own code.
 
+    A decode head that resizes its logits to the label before the loss can call
+    :meth:`resized_loss` instead (see :class:`~pvtv2_dense.models.decode_heads.AllMLPHead`): the
+    same loss and accuracy, computed band by band without the full-size logits.
+
     Args:
         **kwargs: mmseg ``CrossEntropyLoss`` arguments (use_sigmoid, use_mask, reduction,
             class_weight, loss_weight, loss_name, avg_non_ignore).
@@ -97,3 +102,37 @@ class FusedCrossEntropyLoss(CrossEntropyLoss):
         super().__init__(**kwargs)
         if not self.use_sigmoid and not self.use_mask:
             self.cls_criterion = _softmax_cross_entropy
+
+    def can_fuse_resize(self, logits_shape, label_shape, align_corners):
+        """Whether :meth:`resized_loss` computes this loss for these shapes: plain softmax
+        cross-entropy ('mean' reduction, no class weights) of logits resized by an integer
+        factor without ``align_corners``."""
+        return (
+            not self.use_sigmoid
+            and not self.use_mask
+            and self.class_weight is None
+            and self.reduction == 'mean'
+            and can_band(logits_shape, label_shape, align_corners)
+        )
+
+    def resized_loss(self, logits, label, ignore_index=255):
+        """This loss of ``logits`` bilinearly resized to ``label`` (``align_corners=False``),
+        without the resized logits; see :meth:`can_fuse_resize`.
+
+        Args:
+            logits (Tensor): (N, C, h, w) scores.
+            label (Tensor): (N, H, W) class indices, ``H`` an integer multiple of ``h``.
+            ignore_index (int): label value with no loss. Defaults to 255.
+
+        Returns:
+            tuple[Tensor, Tensor]: the loss (scaled by ``loss_weight``, averaged as mmseg's
+            ``cross_entropy`` does) and the number of correctly classified non-ignored pixels.
+        """
+        total, correct = upsampled_cross_entropy(logits, label, ignore_index)
+        if self.avg_non_ignore:
+            # mmseg: sum / (non-ignored count + eps).
+            count = label.numel() - (label == ignore_index).sum().item()
+            loss = total / (count + torch.finfo(torch.float32).eps)
+        else:
+            loss = total / label.numel()
+        return self.loss_weight * loss, correct
