@@ -92,3 +92,25 @@ def test_benchmark_peers_detr_table(monkeypatch, capsys):
         assert cells[:5] == ['deformable_detr', 'b0', '64', 'infer', impl], row
         assert float(cells[5]) > 0 and re.fullmatch(r'\d+\.\d\dx', cells[6]), row
     assert rows[0].split('|')[7].strip() == '1.00x'
+
+
+def test_rounds_alternate_and_give_median_ratios(monkeypatch, capsys):
+    tool = load_tool('tools/analysis_tools/benchmark_peers.py')
+    calls, times = [], {'ours': [10.0, 30.0, 10.0], 'mmdet': [20.0, 30.0, 25.0]}
+
+    def fake(builder, kwargs, device, repeat, warmup, grad, memory):
+        impl = kwargs['impl']
+        calls.append((impl, memory))
+        return dict(median_ms=times[impl][sum(c[0] == impl for c in calls) - 1], peak_mb=1.0)
+
+    monkeypatch.setattr(tool, 'measure_step_in_subprocess', fake)
+    argv = ['benchmark_peers.py', '--suites', 'deformable_detr', '--archs', 'b0']
+    monkeypatch.setattr('sys.argv', argv + ['--modes', 'infer', '--rounds', '3'])
+    tool.main()
+    # Alternating order; the memory run only in the first round.
+    assert calls == [('ours', True), ('mmdet', True), ('mmdet', False), ('ours', False),
+                     ('ours', False), ('mmdet', False)]  # fmt: skip
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith('| deformable_detr')]
+    cells = [[c.strip() for c in row.strip('|').split('|')] for row in rows]
+    # Medians of the rounds (10, 25) and of the per-round ratios (2.0, 1.0, 2.5).
+    assert cells[0][5:7] == ['10', '1.00x'] and cells[1][5:7] == ['25', '2.00x']

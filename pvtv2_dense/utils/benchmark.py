@@ -178,14 +178,17 @@ def _run_fresh(args, env=None):
     return dict(error=(proc.stderr.strip().splitlines() or ['failed'])[-1][:80])
 
 
-def measure_step_in_subprocess(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
+def measure_step_in_subprocess(
+    builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False, memory=True
+):
     """:func:`measure_step` in a fresh interpreter; errors come back as ``dict(error=...)``.
 
     On CPU the peak memory comes from a second fresh interpreter run under
-    :data:`EXACT_RSS_ENV` (one warm-up, one measured step), the latency from the first.
+    :data:`EXACT_RSS_ENV` (one warm-up, one measured step), the latency from the first;
+    ``memory=False`` skips that run (no ``peak_mb`` then).
     """
     result = _run_fresh([builder, kwargs, device, repeat, warmup, grad])
-    if 'error' in result or str(device).startswith('cuda'):
+    if 'error' in result or str(device).startswith('cuda') or not memory:
         return result
     memory = _run_fresh([builder, kwargs, device, 1, 1, grad], EXACT_RSS_ENV)
     if 'error' in memory:

@@ -11,6 +11,10 @@ shared), inference (``predict``) and a training step at --det-size (640x640 by d
 measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
 time over ours and the peak memory of the step (CPU: see pvtv2_dense.utils.benchmark).
 
+On a shared machine whose speed drifts, --rounds N measures every implementation N times in
+alternating order (fresh processes each time): the table then gives the median of the rounds'
+medians and the median of the per-round ratios, so that a slow spell hits both sides of a ratio.
+
 Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
     python tools/analysis_tools/benchmark_peers.py --archs b0 --modes infer --repeat 5
@@ -19,6 +23,7 @@ Examples:
 
 import argparse
 import platform
+import statistics
 
 from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
 
@@ -48,12 +53,14 @@ def main():
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--rounds', type=int, default=1)
     args = parser.parse_args()
 
     import torch
 
     card = torch.cuda.get_device_name() if args.device == 'cuda' else platform.machine()
-    print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}')
+    print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}, '
+          f'{args.rounds} round(s) of {args.repeat} timed runs')  # fmt: skip
     print('| model | arch | input | mode | impl | median ms | peer/ours | peak MB |')
     print('|---|---|---|---|---|---|---|---|')
     for suite in args.suites:
@@ -64,22 +71,26 @@ def main():
                     continue
                 sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
                 size = sizes.get(suite, args.size)
-                rows = {}
-                for impl in impls:
-                    kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)
-                    rows[impl] = measure_step_in_subprocess(
-                        builder, kwargs, args.device, args.repeat, 1, mode == 'train'
-                    )
-                ours = rows['ours'].get('median_ms')
-                for impl, r in rows.items():
-                    shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size
+                runs = {impl: [] for impl in impls}
+                for k in range(args.rounds):
+                    for impl in impls if k % 2 == 0 else impls[::-1]:
+                        kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)
+                        runs[impl].append(measure_step_in_subprocess(
+                            builder, kwargs, args.device, args.repeat, 1, mode == 'train',
+                            memory=k == 0,
+                        ))  # fmt: skip
+                shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size
+                for impl, rs in runs.items():
                     head = f'| {suite} | {arch} | {shown} | {mode} | {impl} |'
-                    if 'error' in r:
-                        print(f'{head} n/a | | {r["error"]} |', flush=True)
+                    error = next((r['error'] for r in rs if 'error' in r), None)
+                    if error or any('error' in r for r in runs['ours']):
+                        print(f'{head} n/a | | {error or "ours failed"} |', flush=True)
                         continue
-                    ratio = f'{r["median_ms"] / ours:.2f}x' if ours else ''
-                    print(f'{head} {r["median_ms"]:.0f} | {ratio} | {r["peak_mb"]:.0f} |',
-                          flush=True)  # fmt: skip
+                    ms = statistics.median(r['median_ms'] for r in rs)
+                    ratio = statistics.median(
+                        r['median_ms'] / o['median_ms'] for r, o in zip(rs, runs['ours'])
+                    )
+                    print(f'{head} {ms:.0f} | {ratio:.2f}x | {rs[0]["peak_mb"]:.0f} |', flush=True)
 
 
 if __name__ == '__main__':
