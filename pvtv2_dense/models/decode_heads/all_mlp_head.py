@@ -277,7 +277,8 @@ class AllMLPHead(BaseDecodeHead):
 
     def _classify(self, tokens, weight, logits=None):
         """Classifier scores of (B, N, E') channels-last tokens with (K, E') or (B, K, E')
-        weights, added to ``logits`` (B, N, K) when given (in place without autograd)."""
+        weights, added to ``logits`` (B, N, K) when given (in place without autograd; (K, E')
+        weights then take :meth:`_decode_chunked`'s convolution route instead)."""
         if logits is None:
             bias = self.conv_seg.bias
             if weight.dim() == 3:
@@ -287,11 +288,7 @@ class AllMLPHead(BaseDecodeHead):
             if torch.is_grad_enabled():
                 return torch.baddbmm(logits, tokens, weight.transpose(1, 2))
             return logits.baddbmm_(tokens, weight.transpose(1, 2))
-        if torch.is_grad_enabled():
-            return logits + F.linear(tokens, weight)
-        flat = logits.view(-1, logits.shape[-1])
-        flat.addmm_(tokens.reshape(-1, tokens.shape[-1]), weight.t())
-        return logits
+        return logits + F.linear(tokens, weight)
 
     def _decode_chunked(self, feats, size, norm):
         """Fuse, norm, activation, dropout and classifier a chunk of the fused map's channels at

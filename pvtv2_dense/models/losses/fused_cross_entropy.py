@@ -13,7 +13,7 @@ from mmseg.models.losses.cross_entropy_loss import cross_entropy
 from mmseg.models.losses.utils import weight_reduce_loss
 
 from ...registry import register_model
-from .upsampled_cross_entropy import can_band, upsampled_cross_entropy
+from .upsampled_cross_entropy import can_band, check_labels, upsampled_cross_entropy
 
 
 class _PixelCrossEntropy(torch.autograd.Function):
@@ -46,14 +46,7 @@ def pixel_cross_entropy(logits, label, ignore_index=-100):
         label (Tensor): (N, ...) class indices in [0, C) or ``ignore_index``.
         ignore_index (int): label value that contributes no loss and no gradient.
     """
-    num_classes = logits.shape[1]
-    bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
-    if bad.any():
-        value = label[bad][0].item()
-        raise ValueError(
-            f'cross-entropy: label {value} outside [0, {num_classes}) and not the ignore index '
-            f'{ignore_index}'
-        )
+    check_labels(label, logits.shape[1], ignore_index)
     return _PixelCrossEntropy.apply(logits, label, ignore_index)
 
 

@@ -24,6 +24,18 @@ import torch.nn.functional as F
 _BAND_ELEMENTS = 2**21
 
 
+def check_labels(label, num_classes, ignore_index):
+    """Raise a ValueError naming the first label outside [0, num_classes) that is not
+    ``ignore_index`` (the softmax cross-entropies here would index out of range with it)."""
+    bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
+    if bad.any():
+        value = label[bad][0].item()
+        raise ValueError(
+            f'cross-entropy: label {value} outside [0, {num_classes}) and not the ignore index '
+            f'{ignore_index}'
+        )
+
+
 def can_band(logits_shape, label_shape, align_corners):
     """Whether :func:`upsampled_cross_entropy` applies: (N, C, h, w) logits and (N, H, W) labels
     with ``H`` an integer multiple of ``h`` and ``align_corners`` False."""
@@ -123,12 +135,5 @@ def upsampled_cross_entropy(logits, label, ignore_index=255):
             f'upsampled_cross_entropy: label height {label.shape[-2]} is not a multiple of the '
             f'logits height {logits.shape[-2]}'
         )
-    num_classes = logits.shape[1]
-    bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
-    if bad.any():
-        value = label[bad][0].item()
-        raise ValueError(
-            f'cross-entropy: label {value} outside [0, {num_classes}) and not the ignore index '
-            f'{ignore_index}'
-        )
+    check_labels(label, logits.shape[1], ignore_index)
     return _UpsampledCrossEntropy.apply(logits, label, ignore_index)
