@@ -23,9 +23,29 @@ def detrs():
 
 
 def _detr_outputs(model, size=128):
+    """Per-decoder-layer scores and boxes; a non-finite value fails naming the first module
+    (in execution order) that produced one (a NaN was seen once in a full run, not since)."""
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(3))
-    with torch.no_grad():
-        return model(x, _detr_samples(1, size, size, 'cpu', with_gt=False), mode='tensor')
+    first_bad = []
+
+    def check(name, outputs):
+        outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+        for out in outputs:
+            if torch.is_tensor(out) and out.is_floating_point() and not out.isfinite().all():
+                first_bad.append(f'{name} ({type(model).__name__}, output {tuple(out.shape)})')
+
+    hooks = [
+        module.register_forward_hook(lambda _, __, out, name=name: check(name, out))
+        for name, module in model.named_modules()
+    ]
+    try:
+        with torch.no_grad():
+            outs = model(x, _detr_samples(1, size, size, 'cpu', with_gt=False), mode='tensor')
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert not first_bad, f'non-finite output first from {first_bad[0]}'
+    return outs
 
 
 def test_detr_peers_share_weights(detrs):

@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.structures import SegDataSample
 
 from pvtv2_dense.models import AllMLPHead
@@ -130,7 +131,11 @@ def test_head_loss_matches_mmseg(monkeypatch, options, label_size):
     results = []
     for loss_type in ('FusedCrossEntropyLoss', 'CrossEntropyLoss'):
         head = _head(loss_type, **loss_opts, **head_opts)
-        losses = head.loss_by_feat(head(feats), _samples(label))
+        # Theirs: mmseg's own loss_by_feat and loss on the same head.
+        loss_by_feat = head.loss_by_feat if loss_type.startswith('Fused') else (
+            lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a)
+        )  # fmt: skip
+        losses = loss_by_feat(head(feats), _samples(label))
         losses['loss_ce'].backward()
         grads = [p.grad.clone() for p in head.parameters() if p.grad is not None]
         results.append((losses, grads))
@@ -146,16 +151,40 @@ def test_head_loss_matches_mmseg(monkeypatch, options, label_size):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_head_with_a_sampler_or_two_losses_uses_mmseg_path(monkeypatch):
+@pytest.mark.parametrize('variant', ['two losses', 'sampler', 'mmseg loss'])
+def test_head_full_size_path_matches_mmseg(monkeypatch, variant):
+    """A sampler, two losses or a loss without ``resized_loss``: the logits are resized to the
+    label as in mmseg (loss, accuracy and gradients as mmseg's ``loss_by_feat`` gives them)."""
     monkeypatch.setattr(
         'pvtv2_dense.models.losses.fused_cross_entropy.upsampled_cross_entropy',
         lambda *a: pytest.fail('banded loss used'),
     )
-    feats = [torch.randn(1, 4, 8, 10), torch.randn(1, 8, 4, 5)]
-    label = torch.randint(0, 5, (1, 32, 40))
-    head = _head('FusedCrossEntropyLoss')
-    head.loss_decode = torch.nn.ModuleList(
-        [head.loss_decode, _head('CrossEntropyLoss').loss_decode]
-    )
-    losses = head.loss_by_feat(head(feats), _samples(label))
-    assert torch.isfinite(losses['loss_ce'])
+    feats = [torch.randn(2, 4, 8, 10), torch.randn(2, 8, 4, 5)]
+    label = torch.randint(0, 5, (2, 32, 40), generator=torch.Generator().manual_seed(5))
+    label[0, :4] = IGNORE
+    results = []
+    for impl in ('ours', 'mmseg'):
+        head = _head('CrossEntropyLoss' if variant == 'mmseg loss' else 'FusedCrossEntropyLoss')
+        if variant == 'two losses':
+            second = _head('CrossEntropyLoss', avg_non_ignore=True).loss_decode
+            head.loss_decode = torch.nn.ModuleList([head.loss_decode, second])
+        if variant == 'sampler':
+            from mmseg.structures import build_pixel_sampler
+
+            head.sampler = build_pixel_sampler(
+                dict(type='OHEMPixelSampler', min_kept=100), context=head
+            )
+        loss_by_feat = head.loss_by_feat if impl == 'ours' else (
+            lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a)
+        )  # fmt: skip
+        losses = loss_by_feat(head(feats), _samples(label))
+        losses['loss_ce'].backward()
+        results.append((losses, [p.grad.clone() for p in head.parameters() if p.grad is not None]))
+    (ours, ours_grads), (theirs, theirs_grads) = results
+    assert set(ours) == set(theirs) == {'loss_ce', 'acc_seg'}
+    torch.testing.assert_close(ours['loss_ce'], theirs['loss_ce'])
+    torch.testing.assert_close(ours['acc_seg'], theirs['acc_seg'])
+    assert 0 < float(ours['acc_seg']) < 100
+    assert len(ours_grads) == len(theirs_grads) > 0
+    for a, b in zip(ours_grads, theirs_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

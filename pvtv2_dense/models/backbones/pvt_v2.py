@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import register_model
+from ..utils.attention import few_key_attention
 from ..utils.layout import image_to_tokens, token_linear, tokens_to_image
 
 # Options shared by every preset; names and defaults are those of HF's PvtV2Config.
@@ -164,7 +165,12 @@ class SpatialReductionAttention(nn.Module):
 
     def _reduce(self, x, hw):
         if self.linear:
-            x = self.sr(self.pool(tokens_to_image(x, hw)))
+            x = tokens_to_image(x, hw)
+            if x.is_cuda:
+                # CUDA's channels-last adaptive pooling parallelises over the 7x7 outputs alone:
+                # 9.3 ms against 0.55 ms for a copy plus NCHW pooling (64 x 512 x 512, H200).
+                x = x.contiguous()
+            x = self.sr(self.pool(x))
             return self.act(self.norm(image_to_tokens(x)))
         if self.sr_ratio > 1:
             return self.norm(image_to_tokens(self.sr(tokens_to_image(x, hw))))
@@ -184,6 +190,9 @@ class SpatialReductionAttention(nn.Module):
                 logits = (q.float() * self.scale) @ k.float().transpose(-2, -1)
             weights = logits.softmax(-1).to(v.dtype)
             out = F.dropout(weights, drop, self.training) @ v
+        elif drop == 0.0 and q.is_cuda and q.dtype == torch.float32 and torch.is_grad_enabled():
+            # fp32 training on CUDA: SDPA's memory-efficient backward is slow with few keys.
+            out = few_key_attention(q, k, v, self.scale)
         else:
             out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
