@@ -1,3 +1,5 @@
+import hashlib
+import os
 import os.path as osp
 
 import pytest
@@ -15,6 +17,19 @@ SEG_QUICKSTART = osp.join(
 TINY_ARCH = dict(
     hidden_sizes=[8, 16, 32, 32], depths=[1, 1, 1, 1], num_attention_heads=[1, 2, 2, 4]
 )
+
+
+def tree_digest(root):
+    """sha256 of every file under ``root``: relative paths and bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            path = osp.join(folder, name)
+            digest.update(osp.relpath(path, root).encode())
+            with open(path, 'rb') as f:
+                digest.update(f.read())
+    return digest.hexdigest()
 
 
 @pytest.fixture(scope='session')

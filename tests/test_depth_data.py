@@ -2,7 +2,6 @@
 the prediction writer, flip TTA and the NYU labeled .mat converter."""
 
 import glob
-import hashlib
 import os.path as osp
 import subprocess
 import sys
@@ -29,25 +28,16 @@ from pvtv2_dense.datasets.transforms import (
 from pvtv2_dense.engine import DepthPredictionWriterHook
 from pvtv2_dense.evaluation import CroppedDepthMetric
 
-from .conftest import ROOT
+from .conftest import ROOT, tree_digest
 
 init_default_scope('mmseg')
-
-
-def _digest(root):
-    h = hashlib.sha256()
-    for path in sorted(glob.glob(osp.join(root, '**', '*.*'), recursive=True)):
-        h.update(osp.relpath(path, root).encode())
-        with open(path, 'rb') as f:
-            h.update(f.read())
-    return h.hexdigest()
 
 
 def test_generator_is_deterministic_and_readable_by_mmseg(tmp_path):
     a = generate_nyu(str(tmp_path / 'a'), num_train=3, num_val=2, seed=3)
     b = generate_nyu(str(tmp_path / 'b'), num_train=3, num_val=2, seed=3)
     c = generate_nyu(str(tmp_path / 'c'), num_train=3, num_val=2, seed=4)
-    assert _digest(a) == _digest(b) != _digest(c)
+    assert tree_digest(a) == tree_digest(b) != tree_digest(c)
     pipeline = [
         dict(type='LoadImageFromFile'),
         dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
@@ -236,6 +226,7 @@ def test_writer_hook_names_files_by_path_under_the_test_image_root(tmp_path):
 def test_flip_tta_averages_with_the_unflipped_flip():
     from pvtv2_dense.models import DepthTTAModel
 
+    init_default_scope('mmseg')  # as depth configs set it (another test may have left mmdet's)
     tta = DepthTTAModel(module=ConfigDict(type='DepthEstimator', backbone=dict(
         type='PVTv2', arch=dict(hidden_sizes=[8, 16, 32, 32], depths=[1, 1, 1, 1],
                                 num_attention_heads=[1, 2, 2, 4])),

@@ -1,6 +1,5 @@
 """The synthetic COCO-layout generator and the checked COCO dataset (annotation validation)."""
 
-import hashlib
 import json
 import os
 import os.path as osp
@@ -13,14 +12,7 @@ from mmengine.registry import init_default_scope
 from pvtv2_dense.datasets import AnnotationError, CheckedCocoDataset, generate_coco
 from pvtv2_dense.datasets.synthetic.coco import CLASSES
 
-
-def _digest(root):
-    h = hashlib.sha256()
-    for dirpath, _, files in sorted(os.walk(root)):
-        for name in sorted(files):
-            with open(osp.join(dirpath, name), 'rb') as f:
-                h.update(name.encode() + f.read())
-    return h.hexdigest()
+from .conftest import tree_digest
 
 
 @pytest.fixture(scope='module')
@@ -45,7 +37,7 @@ def test_same_seed_same_bytes(tmp_path):
     a = generate_coco(str(tmp_path / 'a'), num_train=3, num_val=2, seed=7)
     b = generate_coco(str(tmp_path / 'b'), num_train=3, num_val=2, seed=7)
     c = generate_coco(str(tmp_path / 'c'), num_train=3, num_val=2, seed=8)
-    assert _digest(a) == _digest(b) != _digest(c)
+    assert tree_digest(a) == tree_digest(b) != tree_digest(c)
 
 
 def test_reused_when_complete(tmp_path):

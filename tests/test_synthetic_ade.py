@@ -1,6 +1,5 @@
 """The synthetic ADE20K-layout generator: deterministic, reused, readable by mmseg."""
 
-import hashlib
 import os
 
 import numpy as np
@@ -10,22 +9,14 @@ from mmseg.datasets.transforms import LoadAnnotations
 
 from pvtv2_dense.datasets import generate_ade20k
 
-
-def _digest(root):
-    h = hashlib.sha256()
-    for folder, _, files in sorted(os.walk(root)):
-        for name in sorted(files):
-            h.update(name.encode())
-            with open(os.path.join(folder, name), 'rb') as f:
-                h.update(f.read())
-    return h.hexdigest()
+from .conftest import tree_digest
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     a = generate_ade20k(str(tmp_path / 'a'), num_train=3, num_val=2, seed=5)
     b = generate_ade20k(str(tmp_path / 'b'), num_train=3, num_val=2, seed=5)
     c = generate_ade20k(str(tmp_path / 'c'), num_train=3, num_val=2, seed=6)
-    assert _digest(a) == _digest(b) != _digest(c)
+    assert tree_digest(a) == tree_digest(b) != tree_digest(c)
 
 
 def test_reused_when_complete(tmp_path):

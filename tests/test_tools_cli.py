@@ -72,6 +72,23 @@ def test_test_py_show_dir_draws_every_image(seg, tmp_path):
     assert osp.getsize(tmp_path / 'p.pkl') > 0
 
 
+def test_test_py_keeps_an_earlier_runs_outputs(seg, tmp_path, capsys):
+    """A second run into the same --show-dir or --out stops before writing, unless
+    --overwrite; an empty --show-dir folder is fine."""
+    main = load_tool('tools/test.py').main
+    vis, out = tmp_path / 'vis', tmp_path / 'p.pkl'
+    vis.mkdir()
+    argv = [seg['config'], seg['ckpt'], '--work-dir', str(tmp_path / 'work')]
+    main(argv + ['--show-dir', str(vis), '--out', str(out)])
+    drawn = sorted(p for p in vis.rglob('*.png'))
+    stamps = [p.stat().st_mtime_ns for p in drawn] + [out.stat().st_mtime_ns]
+    one_line_error(capsys, main, argv + ['--show-dir', str(vis)], '--show-dir', 'not empty')
+    one_line_error(capsys, main, argv + ['--out', str(out)], '--out', 'already exists')
+    assert [p.stat().st_mtime_ns for p in drawn] + [out.stat().st_mtime_ns] == stamps
+    main(argv + ['--show-dir', str(vis), '--out', str(out), '--overwrite'])
+    assert out.stat().st_mtime_ns != stamps[-1]
+
+
 DEPTH_QUICKSTART = osp.join(
     ROOT, 'configs/quickstart/glpn_pvtv2-b0_1xb8-1000iter_synthetic-nyu-64x64.py'
 )

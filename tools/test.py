@@ -3,6 +3,7 @@
 Examples:
     python tools/test.py CONFIG work_dirs/run1/iter_600.pth
     python tools/test.py CONFIG CKPT --show-dir vis/ --out preds.pkl
+    python tools/test.py CONFIG CKPT --show-dir vis/ --overwrite   # again, over the last run's
     python tools/test.py CONFIG CKPT --tta                  # the config's test-time augmentation
     python tools/test.py CONFIG CKPT --cfg-options test_dataloader.batch_size=4
     bash tools/dist_test.sh CONFIG CKPT 8                   # 8 GPUs (or processes)
@@ -30,6 +31,7 @@ from pvtv2_dense.utils.cli import (
     cli_entry,
     default_work_dir,
     load_config,
+    refuse_overwrite,
 )
 from pvtv2_dense.utils.dist_env import adapt_for_cpu
 
@@ -46,6 +48,11 @@ def parse_args(argv=None):
         '--show-dir',
         help='write visualisations (overlays, colourised depth, boxes) and, for depth, '
         '16-bit PNG predictions to this folder',
+    )
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='write over what an earlier run left in --show-dir and --out (refused otherwise)',
     )
     parser.add_argument('--tta', action='store_true', help="use the config's tta_model/pipeline")
     parser.add_argument(
@@ -90,6 +97,8 @@ def build_cfg(args):
     cfg.load_from = args.checkpoint
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         raise CLIError(f'--out {args.out}: the raw predictions file must end with .pkl')
+    refuse_overwrite(args.out, '--out', args.overwrite)
+    refuse_overwrite(args.show_dir, '--show-dir', args.overwrite)
     if args.show_dir:
         enable_visualisation(cfg, args.show_dir)
     if args.tta:
