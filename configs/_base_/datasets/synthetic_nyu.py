@@ -1,64 +1,24 @@
 # Synthetic indoor scenes in mmseg's NYU layout (pvtv2_dense.datasets.generate_nyu): 64x64,
-# uint16 depth in mm. Same augmentations as the NYU recipe, evaluated on the whole frame.
-dataset_type = 'NYUDataset'
+# uint16 depth in mm. The NYU recipe's augmentations except its crop (the frames are already
+# the crop's size), iteration-based, evaluated on the whole frame.
+_base_ = ['./nyu_448x576.py']
 data_root = 'data/synthetic/nyu'
 crop_size = (64, 64)
-max_depth = 10.0
-meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'category_id')  # fmt: skip
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
     dict(type='RandomFlip', prob=0.5),
     dict(type='DepthPhotometric', prob=0.5),
-    dict(type='VerticalCutDepth', prob=0.25, p=0.75, max_depth=max_depth),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
-    dict(type='PackSegInputs', meta_keys=meta_keys),
-]
-# Flip test (tools/test.py --tta, with tta_model = DepthTTAModel in the config).
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-                dict(type='RandomFlip', prob=1.0, direction='horizontal'),
-            ],
-            [dict(type='PackSegInputs', meta_keys=meta_keys)],
-        ],
-    ),
+    dict(type='VerticalCutDepth', prob=0.25, p=0.75, max_depth={{_base_.max_depth}}),
+    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='images/train', depth_map_path='annotations/train'),
-        pipeline=train_pipeline,
-    ),
+    sampler=dict(type='InfiniteSampler'),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline),
 )
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        test_mode=True,
-        data_prefix=dict(img_path='images/test', depth_map_path='annotations/test'),
-        pipeline=test_pipeline,
-    ),
-)
+val_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='CroppedDepthMetric', min_depth_eval=1e-3, max_depth_eval=max_depth)
+val_evaluator = dict(crop_type=None)
 test_evaluator = val_evaluator
