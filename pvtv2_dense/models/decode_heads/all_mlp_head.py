@@ -388,7 +388,8 @@ class AllMLPHead(BaseDecodeHead):
             return self._full_size_loss(seg_logits, seg_label)
         seg_label = seg_label[:, 0]
         value, correct = loss.resized_loss(seg_logits, seg_label, self.ignore_index)
-        return {loss.loss_name: value, 'acc_seg': self._accuracy(correct, seg_label)}
+        valid = seg_label != self.ignore_index
+        return {loss.loss_name: value, 'acc_seg': self._accuracy(correct, valid)}
 
     def _full_size_loss(self, seg_logits, seg_label):
         """mmseg's ``loss_by_feat`` on (N, 1, H, W) labels, with an argmax accuracy."""
@@ -404,13 +405,14 @@ class AllMLPHead(BaseDecodeHead):
             name = loss.loss_name
             losses[name] = losses[name] + value if name in losses else value
         with torch.no_grad():
-            correct = (seg_logits.argmax(1) == seg_label) & (seg_label != self.ignore_index)
-            losses['acc_seg'] = self._accuracy(correct.sum(), seg_label)
+            valid = seg_label != self.ignore_index
+            correct = ((seg_logits.argmax(1) == seg_label) & valid).sum()
+            losses['acc_seg'] = self._accuracy(correct, valid)
         return losses
 
-    def _accuracy(self, correct, seg_label):
-        """mmseg's accuracy from the count of correct pixels: percent of the non-ignored pixels,
-        eps-guarded, of shape (1,)."""
+    @staticmethod
+    def _accuracy(correct, valid):
+        """mmseg's accuracy from the count of correct pixels and the mask of non-ignored ones:
+        percent of the non-ignored pixels, eps-guarded, of shape (1,)."""
         eps = torch.finfo(torch.float32).eps
-        total = (seg_label != self.ignore_index).sum()
-        return (correct.float().reshape(1) + eps) * (100.0 / (total + eps))
+        return (correct.float().reshape(1) + eps) * (100.0 / (valid.sum() + eps))
