@@ -278,7 +278,7 @@ class AllMLPHead(BaseDecodeHead):
     def _classify(self, tokens, weight, logits=None):
         """Classifier scores of (B, N, E') channels-last tokens with (K, E') or (B, K, E')
         weights, added to ``logits`` (B, N, K) when given (in place without autograd; (K, E')
-        weights then take :meth:`_decode_chunked`'s convolution route instead)."""
+        weights then take :meth:`_decode_chunked`'s NCHW route instead)."""
         if logits is None:
             bias = self.conv_seg.bias
             if weight.dim() == 3:
@@ -318,6 +318,11 @@ class AllMLPHead(BaseDecodeHead):
         n, (h, w) = feats[0].shape[0], size
         step = max(_MIN_CHUNK_CHANNELS, _CHUNK_ELEMENTS // (n * h * w))
         logits, embedded, buffers = None, {}, {}
+        # Inference scores go straight into an NCHW map, (K, E') x (E', H*W) per image, summed
+        # over chunks by the product itself; the channels-last chunk is the transpose of a
+        # contiguous matrix, which the BLAS reads as is. (A 1x1 convolution into channels-last
+        # scores, then a layout copy, measured 1.15x slower at b2 and b0.)
+        nchw = not torch.is_grad_enabled() and weight.dim() == 2
         for start in range(0, self.channels, step):
             chunk = slice(start, min(start + step, self.channels))
             x = self._fuse_levels(feats, size, fold, chunk, embedded, buffers)
@@ -326,15 +331,16 @@ class AllMLPHead(BaseDecodeHead):
                 x = F.batch_norm(x, *sliced, *args[1])
             if self.linear_fuse.with_activation:
                 x = self.linear_fuse.activate(x)
-            if torch.is_grad_enabled() or weight.dim() == 3:
+            if not nchw:
                 tokens = x.permute(0, 2, 3, 1).flatten(1, 2)
                 logits = self._classify(tokens, weight[..., chunk], logits)
                 continue
-            # Inference: the classifier as a 1x1 convolution of the channels-last map (oneDNN;
-            # measured 1.3-1.8x faster than the same product as a matmul on this project's CPU).
-            bias = self.conv_seg.bias if logits is None else None
-            part = F.conv2d(x, weight[:, chunk, None, None], bias).permute(0, 2, 3, 1)
-            logits = part.flatten(1, 2) if logits is None else logits.add_(part.flatten(1, 2))
+            if logits is None:
+                logits = self.conv_seg.bias[None, :, None].expand(n, -1, h * w).contiguous()
+            for i in range(n):
+                logits[i].addmm_(weight[:, chunk], x[i].flatten(1))
+        if nchw:
+            return logits.view(n, -1, h, w)
         return logits.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
     def forward(self, inputs):
