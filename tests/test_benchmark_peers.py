@@ -134,3 +134,56 @@ def test_rounds_alternate_and_give_median_ratios(monkeypatch, capsys):
     cells = [[c.strip() for c in row.strip('|').split('|')] for row in rows]
     # Medians of the rounds (10, 25) and of the per-round ratios (2.0, 1.0, 2.5).
     assert cells[0][5:7] == ['10', '1.00x'] and cells[1][5:7] == ['25', '2.00x']
+
+
+# A builder for measure_steps_paired: ``impl`` names a step that logs its runs; 'broken' raises.
+PAIRED_LOG = []
+
+
+def logged_step(impl, device='cpu'):
+    if impl == 'broken':
+        raise RuntimeError('cannot build')
+    return lambda: PAIRED_LOG.append(impl)
+
+
+def test_paired_steps_alternate_in_one_process():
+    from pvtv2_dense.utils.benchmark import measure_steps_paired
+
+    PAIRED_LOG.clear()
+    kwargs = [dict(impl='a'), dict(impl='broken'), dict(impl='b')]
+    results = measure_steps_paired(f'{__name__}:logged_step', kwargs, repeat=3, warmup=1)
+    # One warm-up run each, then every iteration runs each step once, reversed every other time.
+    assert PAIRED_LOG == ['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b']
+    assert results[1] == {'error': 'RuntimeError: cannot build'}
+    for result in results[0], results[2]:
+        assert len(result['times_ms']) == 3 and result['median_ms'] >= 0
+
+
+def test_paired_table_gives_per_iteration_ratios(monkeypatch, capsys):
+    tool = load_tool('tools/analysis_tools/benchmark_peers.py')
+    calls, memory = [], []
+    times = {
+        'ours': [[10.0, 40.0, 10.0], [20.0, 20.0, 20.0]],
+        'mmdet': [[20.0, 40.0, 30.0], [50.0, 10.0, 20.0]],
+    }
+
+    def fake_paired(builder, kwargs_list, device, repeat, warmup, grad):
+        impls = [k['impl'] for k in kwargs_list]
+        calls.append(impls)
+        return [dict(times_ms=times[i][len(calls) - 1]) for i in impls]
+
+    def fake_memory(builder, kwargs, device, grad):
+        memory.append(kwargs['impl'])
+        return dict(peak_mb=7.0 if kwargs['impl'] == 'ours' else 9.0)
+
+    monkeypatch.setattr(tool, 'measure_steps_paired_in_subprocess', fake_paired)
+    monkeypatch.setattr(tool, 'peak_memory_in_subprocess', fake_memory)
+    monkeypatch.setattr(tool, 'measure_step_in_subprocess', lambda *a, **k: 1 / 0)
+    argv = ['benchmark_peers.py', '--suites', 'deformable_detr', '--archs', 'b0', '--modes']
+    monkeypatch.setattr('sys.argv', argv + ['infer', '--rounds', '2', '--repeat', '3', '--paired'])
+    tool.main()
+    assert calls == [['ours', 'mmdet'], ['mmdet', 'ours']] and memory == ['ours', 'mmdet']
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith('| deformable_detr')]
+    cells = [[c.strip() for c in row.strip('|').split('|')] for row in rows]
+    # Median runs (20, 25) and median of the six paired ratios (2, 1, 3, 2.5, 0.5, 1) = 1.5.
+    assert cells[0][5:] == ['20', '1.00x', '7'] and cells[1][5:] == ['25', '1.50x', '9']

@@ -138,11 +138,53 @@ def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False)
     try:
         step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
     except Exception as err:  # a peer missing, or unable to run this configuration
-        return dict(error=f'{type(err).__name__}: {err}'.splitlines()[0][:80])
+        return _error(err)
     times, memory = time_step(step, device, warmup, repeat)
     return dict(
         median_ms=1000 * statistics.median(times), peak_mb=max(memory['above_start_mb'], 0.0)
     )
+
+
+def _error(err):
+    return dict(error=f'{type(err).__name__}: {err}'.splitlines()[0][:80])
+
+
+def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2, grad=False):
+    """Latency of several steps built in this one process and timed in turn: each of the
+    ``repeat`` iterations runs every step once, in reverse order every other iteration, so a
+    drift of the machine's speed hits them alike and the ratio of the i-th runs of two steps is
+    a paired comparison. One dict per entry of ``kwargs_list``: ``times_ms`` (in iteration
+    order) and ``median_ms``, or ``error``. No memory figures: the models share the process."""
+    import importlib
+
+    import torch
+
+    torch.set_grad_enabled(grad)
+    module, name = builder.split(':')
+    build = getattr(importlib.import_module(module), name)
+    steps, results = {}, []
+    for i, kwargs in enumerate(kwargs_list):
+        try:
+            steps[i] = build(device=device, **kwargs)
+            results.append(dict(times_ms=[]))
+        except Exception as err:  # a peer missing, or unable to run this configuration
+            results.append(_error(err))
+    sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    sync()
+    order = list(steps)
+    for r in range(repeat):
+        for i in order if r % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            steps[i]()
+            sync()
+            results[i]['times_ms'].append(1000 * (time.perf_counter() - start))
+    for result in results:
+        if 'times_ms' in result:
+            result['median_ms'] = statistics.median(result['times_ms'])
+    return results
 
 
 def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
@@ -161,10 +203,10 @@ EXACT_RSS_ENV = dict(
 )
 
 
-def _run_fresh(args, env=None):
+def _run_fresh(args, env=None, function='measure_step'):
     code = (
-        'import json, sys; from pvtv2_dense.utils.benchmark import measure_step; '
-        'print(json.dumps(measure_step(*json.loads(sys.argv[1]))))'
+        f'import json, sys; from pvtv2_dense.utils.benchmark import {function}; '
+        f'print(json.dumps({function}(*json.loads(sys.argv[1]))))'
     )
     proc = subprocess.run(
         [sys.executable, '-c', code, json.dumps(args)],
@@ -190,10 +232,27 @@ def measure_step_in_subprocess(
     result = _run_fresh([builder, kwargs, device, repeat, warmup, grad])
     if 'error' in result or str(device).startswith('cuda') or not memory:
         return result
-    memory = _run_fresh([builder, kwargs, device, 1, 1, grad], EXACT_RSS_ENV)
+    memory = peak_memory_in_subprocess(builder, kwargs, device, grad)
     if 'error' in memory:
         return memory
     return dict(result, peak_mb=memory['peak_mb'])
+
+
+def peak_memory_in_subprocess(builder, kwargs, device='cpu', grad=False):
+    """Peak memory of one step (after one warm-up) in a fresh interpreter, on CPU under
+    :data:`EXACT_RSS_ENV`: ``dict(peak_mb=...)`` or ``dict(error=...)``."""
+    cuda = str(device).startswith('cuda')
+    return _run_fresh([builder, kwargs, device, 1, 1, grad], None if cuda else EXACT_RSS_ENV)
+
+
+def measure_steps_paired_in_subprocess(
+    builder, kwargs_list, device='cpu', repeat=10, warmup=2, grad=False
+):
+    """:func:`measure_steps_paired` in a fresh interpreter; if that process fails, every entry
+    gets its error."""
+    args = [builder, kwargs_list, device, repeat, warmup, grad]
+    result = _run_fresh(args, function='measure_steps_paired')
+    return [result] * len(kwargs_list) if isinstance(result, dict) else result
 
 
 def measure_in_subprocess(impl, arch, size, batch, device='cpu', repeat=10, warmup=2) -> dict:

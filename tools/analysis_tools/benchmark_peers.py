@@ -14,18 +14,26 @@ time over ours and the peak memory of the step (CPU: see pvtv2_dense.utils.bench
 On a shared machine whose speed drifts, --rounds N measures every implementation N times in
 alternating order (fresh processes each time): the table then gives the median of the rounds'
 medians and the median of the per-round ratios, so that a slow spell hits both sides of a ratio.
+--paired builds all the implementations in one fresh process per round and times them in turn,
+one run each per iteration: the table gives the median run and the median of the per-iteration
+ratios (paired runs, seconds apart rather than minutes), peak memory still from fresh processes.
 
 Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
     python tools/analysis_tools/benchmark_peers.py --archs b0 --modes infer --repeat 5
     python tools/analysis_tools/benchmark_peers.py --suites deformable_detr --det-size 800
+    python tools/analysis_tools/benchmark_peers.py --archs b2 --modes infer --paired --repeat 20
 """
 
 import argparse
 import platform
 import statistics
 
-from pvtv2_dense.utils.benchmark import measure_step_in_subprocess
+from pvtv2_dense.utils.benchmark import (
+    measure_step_in_subprocess,
+    measure_steps_paired_in_subprocess,
+    peak_memory_in_subprocess,
+)
 
 SUITES = {
     'segformer': (
@@ -41,6 +49,28 @@ GLPN_SIZE = (480, 640)
 DET_SIZE = 640
 
 
+def paired_rounds(builder, impls, kwargs, args, grad):
+    """--paired: per implementation, one entry per timed run (iterations of every round in
+    turn, so that the i-th entries of two implementations are paired runs); the first entry
+    carries the peak memory of a fresh-process run."""
+    runs = {impl: [] for impl in impls}
+    for k in range(args.rounds):
+        order = impls if k % 2 == 0 else impls[::-1]
+        results = measure_steps_paired_in_subprocess(
+            builder, [dict(kwargs, impl=impl) for impl in order], args.device, args.repeat, 1, grad
+        )
+        for impl, result in zip(order, results):
+            if 'error' in result:
+                runs[impl].append(result)
+            else:
+                runs[impl] += [dict(median_ms=t) for t in result['times_ms']]
+    for impl, rs in runs.items():
+        if rs and 'error' not in rs[0]:
+            memory = peak_memory_in_subprocess(builder, dict(kwargs, impl=impl), args.device, grad)
+            rs[0] = memory if 'error' in memory else dict(rs[0], peak_mb=memory['peak_mb'])
+    return runs
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -54,13 +84,15 @@ def main():
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--rounds', type=int, default=1)
+    parser.add_argument('--paired', action='store_true')
     args = parser.parse_args()
 
     import torch
 
     card = torch.cuda.get_device_name() if args.device == 'cuda' else platform.machine()
     print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}, '
-          f'{args.rounds} round(s) of {args.repeat} timed runs')  # fmt: skip
+          f'{args.rounds} round(s) of {args.repeat} timed runs'
+          f'{", paired in one process" if args.paired else ""}')  # fmt: skip
     print('| model | arch | input | mode | impl | median ms | peer/ours | peak MB |')
     print('|---|---|---|---|---|---|---|---|')
     for suite in args.suites:
@@ -72,7 +104,10 @@ def main():
                 sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
                 size = sizes.get(suite, args.size)
                 runs = {impl: [] for impl in impls}
-                for k in range(args.rounds):
+                if args.paired:
+                    kwargs = dict(arch=arch, mode=mode, size=size, batch=args.batch)
+                    runs = paired_rounds(builder, impls, kwargs, args, mode == 'train')
+                for k in range(0 if args.paired else args.rounds):
                     for impl in impls if k % 2 == 0 else impls[::-1]:
                         kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)
                         runs[impl].append(measure_step_in_subprocess(
