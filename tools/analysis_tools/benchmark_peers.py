@@ -14,9 +14,10 @@ time over ours and the peak memory of the step (CPU: see pvtv2_dense.utils.bench
 On a shared machine whose speed drifts, --rounds N measures every implementation N times in
 alternating order (fresh processes each time): the table then gives the median of the rounds'
 medians and the median of the per-round ratios, so that a slow spell hits both sides of a ratio.
---paired builds all the implementations in one fresh process per round and times them in turn,
-one run each per iteration: the table gives the median run and the median of the per-iteration
-ratios (paired runs, seconds apart rather than minutes), peak memory still from fresh processes.
+--paired builds ours and one peer at a time in one fresh process per round and times them in
+turn, one run each per iteration: the table gives the median run and the median of the
+per-iteration ratios (paired runs, seconds apart rather than minutes); peak memory still comes
+from fresh processes.
 
 Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
@@ -49,21 +50,46 @@ GLPN_SIZE = (480, 640)
 DET_SIZE = 640
 
 
-def paired_rounds(builder, impls, kwargs, args, grad):
-    """--paired: per implementation, one entry per timed run (iterations of every round in
-    turn, so that the i-th entries of two implementations are paired runs); the first entry
-    carries the peak memory of a fresh-process run."""
+def fresh_rounds(builder, impls, kwargs, args, grad):
+    """Per implementation, one entry per round (each in a fresh process, alternating order),
+    with ``ours_ms``, our time in the same round; the first entry carries the peak memory."""
     runs = {impl: [] for impl in impls}
     for k in range(args.rounds):
-        order = impls if k % 2 == 0 else impls[::-1]
-        results = measure_steps_paired_in_subprocess(
-            builder, [dict(kwargs, impl=impl) for impl in order], args.device, args.repeat, 1, grad
-        )
-        for impl, result in zip(order, results):
-            if 'error' in result:
-                runs[impl].append(result)
-            else:
-                runs[impl] += [dict(median_ms=t) for t in result['times_ms']]
+        for impl in impls if k % 2 == 0 else impls[::-1]:
+            runs[impl].append(measure_step_in_subprocess(
+                builder, dict(kwargs, impl=impl), args.device, args.repeat, 1, grad, memory=k == 0
+            ))  # fmt: skip
+    for rs in runs.values():
+        for r, ours in zip(rs, runs[impls[0]]):
+            if 'error' not in r and 'error' not in ours:
+                r['ours_ms'] = ours['median_ms']
+    return runs
+
+
+def paired_rounds(builder, impls, kwargs, args, grad):
+    """--paired: ours and one peer at a time, built in one fresh process per round and timed
+    in turn. Per implementation, one entry per timed run with ``ours_ms``, our run next to it;
+    the first entry carries the peak memory of a fresh-process run. (Pairs, not every model in
+    one process: models sharing a process share glibc's heap, and one model's large buffers
+    change how often another's allocations fault.)"""
+    ours, runs = impls[0], {impl: [] for impl in impls}
+    for peer in impls[1:]:
+        for k in range(args.rounds):
+            pair = (ours, peer) if k % 2 == 0 else (peer, ours)
+            results = measure_steps_paired_in_subprocess(
+                builder, [dict(kwargs, impl=i) for i in pair], args.device, args.repeat, 1, grad
+            )
+            results = dict(zip(pair, results))
+            for impl, result in results.items():
+                if 'error' in result:
+                    runs[impl].append(result)
+            if 'error' in results[ours]:
+                continue
+            ours_ms = results[ours]['times_ms']
+            runs[ours] += [dict(median_ms=t, ours_ms=t) for t in ours_ms]
+            if 'error' not in results[peer]:
+                times = results[peer]['times_ms']
+                runs[peer] += [dict(median_ms=t, ours_ms=u) for t, u in zip(times, ours_ms)]
     for impl, rs in runs.items():
         if rs and 'error' not in rs[0]:
             memory = peak_memory_in_subprocess(builder, dict(kwargs, impl=impl), args.device, grad)
@@ -92,7 +118,7 @@ def main():
     card = torch.cuda.get_device_name() if args.device == 'cuda' else platform.machine()
     print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}, '
           f'{args.rounds} round(s) of {args.repeat} timed runs'
-          f'{", paired in one process" if args.paired else ""}')  # fmt: skip
+          f'{", paired with ours in one process per peer" if args.paired else ""}')  # fmt: skip
     print('| model | arch | input | mode | impl | median ms | peer/ours | peak MB |')
     print('|---|---|---|---|---|---|---|---|')
     for suite in args.suites:
@@ -103,17 +129,9 @@ def main():
                     continue
                 sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
                 size = sizes.get(suite, args.size)
-                runs = {impl: [] for impl in impls}
-                if args.paired:
-                    kwargs = dict(arch=arch, mode=mode, size=size, batch=args.batch)
-                    runs = paired_rounds(builder, impls, kwargs, args, mode == 'train')
-                for k in range(0 if args.paired else args.rounds):
-                    for impl in impls if k % 2 == 0 else impls[::-1]:
-                        kwargs = dict(impl=impl, arch=arch, mode=mode, size=size, batch=args.batch)
-                        runs[impl].append(measure_step_in_subprocess(
-                            builder, kwargs, args.device, args.repeat, 1, mode == 'train',
-                            memory=k == 0,
-                        ))  # fmt: skip
+                kwargs = dict(arch=arch, mode=mode, size=size, batch=args.batch)
+                rounds = paired_rounds if args.paired else fresh_rounds
+                runs = rounds(builder, impls, kwargs, args, mode == 'train')
                 shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size
                 for impl, rs in runs.items():
                     head = f'| {suite} | {arch} | {shown} | {mode} | {impl} |'
@@ -122,9 +140,7 @@ def main():
                         print(f'{head} n/a | | {error or "ours failed"} |', flush=True)
                         continue
                     ms = statistics.median(r['median_ms'] for r in rs)
-                    ratio = statistics.median(
-                        r['median_ms'] / o['median_ms'] for r, o in zip(rs, runs['ours'])
-                    )
+                    ratio = statistics.median(r['median_ms'] / r['ours_ms'] for r in rs)
                     print(f'{head} {ms:.0f} | {ratio:.2f}x | {rs[0]["peak_mb"]:.0f} |', flush=True)
 
 
