@@ -151,7 +151,9 @@ def test_paired_steps_alternate_in_one_process():
 
     PAIRED_LOG.clear()
     kwargs = [dict(impl='a'), dict(impl='broken'), dict(impl='b')]
-    results = measure_steps_paired(f'{__name__}:logged_step', kwargs, repeat=3, warmup=1)
+    with torch.enable_grad():
+        results = measure_steps_paired(f'{__name__}:logged_step', kwargs, repeat=3, warmup=1)
+        assert torch.is_grad_enabled()  # its grad=False holds inside the call only
     # One warm-up run each, then every iteration runs each step once, reversed every other time.
     assert PAIRED_LOG == ['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b']
     assert results[1] == {'error': 'RuntimeError: cannot build'}

@@ -133,13 +133,13 @@ def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False)
 
     import torch
 
-    torch.set_grad_enabled(grad)
     module, name = builder.split(':')
-    try:
-        step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
-    except Exception as err:  # a peer missing, or unable to run this configuration
-        return _error(err)
-    times, memory = time_step(step, device, warmup, repeat)
+    with torch.set_grad_enabled(grad):
+        try:
+            step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
+        except Exception as err:  # a peer missing, or unable to run this configuration
+            return _error(err)
+        times, memory = time_step(step, device, warmup, repeat)
     return dict(
         median_ms=1000 * statistics.median(times), peak_mb=max(memory['above_start_mb'], 0.0)
     )
@@ -159,28 +159,28 @@ def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2
 
     import torch
 
-    torch.set_grad_enabled(grad)
-    module, name = builder.split(':')
-    build = getattr(importlib.import_module(module), name)
-    steps, results = {}, []
-    for i, kwargs in enumerate(kwargs_list):
-        try:
-            steps[i] = build(device=device, **kwargs)
-            results.append(dict(times_ms=[]))
-        except Exception as err:  # a peer missing, or unable to run this configuration
-            results.append(_error(err))
-    sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
-    for _ in range(warmup):
-        for step in steps.values():
-            step()
-    sync()
-    order = list(steps)
-    for r in range(repeat):
-        for i in order if r % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            steps[i]()
-            sync()
-            results[i]['times_ms'].append(1000 * (time.perf_counter() - start))
+    with torch.set_grad_enabled(grad):
+        module, name = builder.split(':')
+        build = getattr(importlib.import_module(module), name)
+        steps, results = {}, []
+        for i, kwargs in enumerate(kwargs_list):
+            try:
+                steps[i] = build(device=device, **kwargs)
+                results.append(dict(times_ms=[]))
+            except Exception as err:  # a peer missing, or unable to run this configuration
+                results.append(_error(err))
+        sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
+        for _ in range(warmup):
+            for step in steps.values():
+                step()
+        sync()
+        order = list(steps)
+        for r in range(repeat):
+            for i in order if r % 2 == 0 else order[::-1]:
+                start = time.perf_counter()
+                steps[i]()
+                sync()
+                results[i]['times_ms'].append(1000 * (time.perf_counter() - start))
     for result in results:
         if 'times_ms' in result:
             result['median_ms'] = statistics.median(result['times_ms'])

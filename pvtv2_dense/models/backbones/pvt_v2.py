@@ -219,14 +219,15 @@ class MixFFN(nn.Module):
 
     def forward(self, x, hw):
         x = self.relu(token_linear(x, hw, self.fc1))
-        x = image_to_tokens(self.dwconv(tokens_to_image(x, hw)))
+        x = self._activate(image_to_tokens(self.dwconv(tokens_to_image(x, hw))))
+        return self.drop(token_linear(self.drop(x), hw, self.fc2))
+
+    def _activate(self, x):
         if isinstance(self.act, nn.GELU) and not torch.is_grad_enabled():
             # Nothing keeps the conv's fresh output for a backward pass: activate it in place
             # rather than allocate the block's largest tensor once more.
-            x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)
-        else:
-            x = self.act(x)
-        return self.drop(token_linear(self.drop(x), hw, self.fc2))
+            return torch.ops.aten.gelu_(x, approximate=self.act.approximate)
+        return self.act(x)
 
     def wants_bands(self, x):
         """Whether :meth:`residual_in_bands` should run: CPU inference (eval, no autograd, not
@@ -260,11 +261,7 @@ class MixFFN(nn.Module):
             if isinstance(self.relu, nn.ReLU):
                 t = t.relu_()
             t = self.dwconv(t.permute(0, 3, 1, 2))[:, :, top - start : bottom - start]
-            t = t.permute(0, 2, 3, 1)
-            if isinstance(self.act, nn.GELU):
-                t = torch.ops.aten.gelu_(t, approximate=self.act.approximate)
-            else:
-                t = self.act(t)
+            t = self._activate(t.permute(0, 2, 3, 1))
             torch.add(src[:, top:bottom], self.fc2(t), out=dst[:, top:bottom])
         return out
 
