@@ -34,13 +34,36 @@ def _reset_cpu_peak():
         return False
 
 
+def _synchronizer(device):
+    """What waits for ``device``'s queued work: CUDA's synchronize, or nothing on CPU."""
+    import torch
+
+    return torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
+
+
+def _timed(step, sync):
+    """Seconds of one ``step()``, its device work included."""
+    start = time.perf_counter()
+    step()
+    sync()
+    return time.perf_counter() - start
+
+
+def _load_builder(builder):
+    """The function named by ``'module:function'``."""
+    import importlib
+
+    module, name = builder.split(':')
+    return getattr(importlib.import_module(module), name)
+
+
 def time_step(step, device='cpu', warmup=2, repeat=10):
     """Per-run seconds of ``step()`` after ``warmup`` untimed runs, and peak-memory facts over
     the timed runs only (GPU: max allocated; CPU: peak resident set, reset after warm-up)."""
     import torch
 
     cuda = str(device).startswith('cuda')
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    sync = _synchronizer(device)
     for _ in range(warmup):
         step()
     sync()
@@ -51,12 +74,7 @@ def time_step(step, device='cpu', warmup=2, repeat=10):
     else:
         memory['cpu_peak_is_whole_process'] = not _reset_cpu_peak()
         base = (_status_kb('VmRSS') or 0) * 1024
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        step()
-        sync()
-        times.append(time.perf_counter() - start)
+    times = [_timed(step, sync) for _ in range(repeat)]
     if cuda:
         peak = torch.cuda.max_memory_allocated()
         memory.update(kind='cuda max_memory_allocated')
@@ -129,14 +147,11 @@ def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False)
     ``builder`` is ``'module:function'``, a function that builds a model and returns a
     zero-argument callable running one step (a forward pass, or a whole training step).
     """
-    import importlib
-
     import torch
 
-    module, name = builder.split(':')
     with torch.set_grad_enabled(grad):
         try:
-            step = getattr(importlib.import_module(module), name)(device=device, **kwargs)
+            step = _load_builder(builder)(device=device, **kwargs)
         except Exception as err:  # a peer missing, or unable to run this configuration
             return _error(err)
         times, memory = time_step(step, device, warmup, repeat)
@@ -155,13 +170,10 @@ def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2
     drift of the machine's speed hits them alike and the ratio of the i-th runs of two steps is
     a paired comparison. One dict per entry of ``kwargs_list``: ``times_ms`` (in iteration
     order) and ``median_ms``, or ``error``. No memory figures: the models share the process."""
-    import importlib
-
     import torch
 
     with torch.set_grad_enabled(grad):
-        module, name = builder.split(':')
-        build = getattr(importlib.import_module(module), name)
+        build = _load_builder(builder)
         steps, results = {}, []
         for i, kwargs in enumerate(kwargs_list):
             try:
@@ -169,7 +181,7 @@ def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2
                 results.append(dict(times_ms=[]))
             except Exception as err:  # a peer missing, or unable to run this configuration
                 results.append(_error(err))
-        sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
+        sync = _synchronizer(device)
         for _ in range(warmup):
             for step in steps.values():
                 step()
@@ -177,10 +189,7 @@ def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2
         order = list(steps)
         for r in range(repeat):
             for i in order if r % 2 == 0 else order[::-1]:
-                start = time.perf_counter()
-                steps[i]()
-                sync()
-                results[i]['times_ms'].append(1000 * (time.perf_counter() - start))
+                results[i]['times_ms'].append(1000 * _timed(steps[i], sync))
     for result in results:
         if 'times_ms' in result:
             result['median_ms'] = statistics.median(result['times_ms'])
