@@ -1,10 +1,10 @@
 """pvtv2_dense: PVTv2 backbones for segmentation, depth and detection on the OpenMMLab stack.
 
 Importing the package registers every component in the mmseg and mmdet registries and makes
-checkpoint loading safe on torch >= 2.6 (see ``pvtv2_dense.utils.checkpoint_safety``).
+checkpoint loading safe on torch >= 2.6 (see ``pvtv2_dense.checkpoint.safety``).
 """
 
-from .utils import install_safe_checkpoint_loading
+from .checkpoint.safety import install_safe_checkpoint_loading
 
 install_safe_checkpoint_loading()
 

@@ -157,39 +157,6 @@ def test_fused_and_eager_attention_agree(linear):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize('rows', [1, 2, 5])
-@pytest.mark.parametrize(
-    'options', [{}, {'linear_attention': True}, {'hidden_act': 'selu'}], ids=['sra', 'li', 'selu']
-)
-def test_mlp_in_row_bands_equals_the_whole_map(monkeypatch, rows, options):
-    """CPU inference runs the MixFFN with its norm and residual a band of rows at a time (each
-    band recomputing the rows next to it for the 3x3 conv); any band height, an uneven last
-    band and a batch of two give the whole-map values. Training and autograd never use bands."""
-    from pvtv2_dense.models.backbones import pvt_v2
-
-    x = torch.randn(2, 3, 45, 61)  # stage 1: 12 x 16
-    torch.manual_seed(0)
-    model = PVTv2(dict(TINY_ARCH, **options)).eval()
-    banded = []
-    real = pvt_v2.MixFFN.residual_in_bands
-    monkeypatch.setattr(pvt_v2.MixFFN, 'residual_in_bands', lambda *a: banded.append(1) or real(*a))
-    with torch.no_grad():
-        monkeypatch.setattr(pvt_v2, '_BAND_MIN_ELEMENTS', 2**62)
-        ref = model(x)
-        assert not banded
-        # Bands of `rows` rows in stage 1 (and as many elements in the later stages).
-        monkeypatch.setattr(pvt_v2, '_BAND_MIN_ELEMENTS', 0)
-        monkeypatch.setattr(pvt_v2, '_BAND_ELEMENTS', rows * 2 * 16 * 8 * 8)
-        out = model(x)
-    assert len(banded) == 4
-    for a, b in zip(out, ref):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
-    model(x)
-    with torch.no_grad():
-        model.train()(x)
-    assert len(banded) == 4
-
-
 def test_attention_maps():
     model = tiny().eval()
     outs, attns = model(torch.randn(2, 3, 64, 64), return_attentions=True)

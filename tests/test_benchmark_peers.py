@@ -5,26 +5,26 @@ import re
 import pytest
 import torch
 
-from pvtv2_dense.utils import peer_models
-from pvtv2_dense.utils.peer_models import (
-    _detr_samples,
-    build_detr,
-    detr_step,
-    glpn_step,
-    segformer_step,
-)
+from pvtv2_dense.benchmark import detr as detr_models
+from pvtv2_dense.benchmark.detr import _detr_samples, build_detr, detr_step
+from pvtv2_dense.benchmark.glpn import glpn_step
+from pvtv2_dense.benchmark.segformer import segformer_step
 
+from .conftest import ROOT
 from .test_tools_cli import load_tool
+
+DETR_B0 = f'{ROOT}/configs/deformable_detr/deformable-detr_pvtv2-b0_16xb2-50e_coco.py'
+MIT_B0 = f'{ROOT}/configs/segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py'
 
 
 @pytest.fixture(scope='module')
 def detrs():
-    return build_detr('ours', 'b0').eval(), build_detr('mmdet', 'b0').eval()
+    return build_detr('ours', DETR_B0).eval(), build_detr('mmdet', DETR_B0).eval()
 
 
 def _detr_outputs(model, size=128):
     """Per-decoder-layer scores and boxes; a non-finite value fails naming the first module
-    (in execution order) that produced one (a NaN was seen once in a full run, not since)."""
+    (in execution order) that produced one (uninitialised mmdet parameters once gave NaNs)."""
     x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(3))
     first_bad = []
 
@@ -72,26 +72,27 @@ def test_detr_peers_share_weights(detrs):
 def test_detr_steps_run(monkeypatch):
     built = []
     monkeypatch.setattr(
-        peer_models, 'build_detr', lambda *a: built.append(build_detr(*a)) or built[-1]
+        detr_models, 'build_detr', lambda *a: built.append(build_detr(*a)) or built[-1]
     )
-    step = detr_step('mmdet', 'b0', mode='train', size=64)
+    step = detr_step('mmdet', 'b0', DETR_B0, mode='train', size=64)
     before = {k: v.detach().clone() for k, v in built[0].named_parameters()}
     step()  # forward, Hungarian-matched losses, backward and an AdamW update of every part
     for part in ('backbone.', 'neck.', 'encoder.', 'decoder.', 'bbox_head.'):
         name = next(k for k in before if k.startswith(part))
         assert not torch.equal(before[name], built[0].state_dict()[name]), name
     with torch.no_grad():
-        result = detr_step('ours', 'b0', mode='infer', size=64)()
+        result = detr_step('ours', 'b0', DETR_B0, mode='infer', size=64)()
     assert result[0].pred_instances.bboxes.shape == (100, 4)
     with pytest.raises(ValueError, match='unknown implementation'):
-        build_detr('timm', 'b0')
+        build_detr('timm', DETR_B0)
     with pytest.raises(RuntimeError, match='linear SRA'):
-        build_detr('mmdet', 'b2-li')
+        build_detr('mmdet', DETR_B0.replace('b0', 'b2-li'))
 
 
 @torch.no_grad()
 def test_segformer_and_glpn_peers_match():
-    ours, hf = segformer_step('ours', 'b0', size=64)(), segformer_step('hf', 'b0', size=64)()
+    ours = segformer_step('ours', 'b0', MIT_B0, size=64)()
+    hf = segformer_step('hf', 'b0', MIT_B0, size=64)()
     assert ours.shape == hf.shape == (1, 150, 16, 16)
     assert (ours - hf).abs().max() <= 1e-4
     ours, hf = glpn_step('ours', 'b0', size=64)(), glpn_step('hf', 'b0', size=64)()
@@ -110,6 +111,7 @@ def test_benchmark_peers_detr_table(monkeypatch, capsys):
     for impl, row in zip(('ours', 'mmdet'), rows):
         cells = [c.strip() for c in row.strip('|').split('|')]
         assert cells[:5] == ['deformable_detr', 'b0', '64', 'infer', impl], row
+        assert cells[5] != 'n/a', row
         assert float(cells[5]) > 0 and re.fullmatch(r'\d+\.\d\dx', cells[6]), row
     assert rows[0].split('|')[7].strip() == '1.00x'
 
@@ -147,7 +149,7 @@ def logged_step(impl, device='cpu'):
 
 
 def test_paired_steps_alternate_in_one_process():
-    from pvtv2_dense.utils.benchmark import measure_steps_paired
+    from pvtv2_dense.benchmark.timing import measure_steps_paired
 
     PAIRED_LOG.clear()
     kwargs = [dict(impl='a'), dict(impl='broken'), dict(impl='b')]

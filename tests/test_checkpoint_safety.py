@@ -6,7 +6,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import CheckpointLoader, Runner
 
-from pvtv2_dense.utils import UnsafeCheckpointError
+from pvtv2_dense.checkpoint import UnsafeCheckpointError
 
 from .conftest import tiny_seg_cfg
 

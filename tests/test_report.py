@@ -3,7 +3,7 @@
 import cv2
 from mmengine.runner import Runner
 
-from pvtv2_dense.utils.report import plot_training_curves, read_scalars, save_predictions
+from pvtv2_dense.apis.report import plot_training_curves, read_scalars, save_predictions
 
 from .conftest import tiny_seg_cfg
 

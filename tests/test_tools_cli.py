@@ -247,7 +247,7 @@ def test_unknown_cfg_options_key_is_one_line(seg, capsys):
 
 
 def test_new_leaf_under_existing_dict_is_allowed_and_announced(seg, capsys):
-    from pvtv2_dense.utils.cli import load_config
+    from pvtv2_dense.cli import load_config
 
     cfg = load_config(seg['config'], {'model.backbone.with_cp': True, 'train_cfg.max_iters': 7})
     assert cfg.model.backbone.with_cp is True and cfg.train_cfg.max_iters == 7

@@ -10,7 +10,7 @@ import sys
 import torch
 from mmengine.registry import MODELS, init_default_scope
 
-from pvtv2_dense.utils.cli import read_checkpoint
+from pvtv2_dense.cli import read_checkpoint
 
 from .conftest import ROOT, tiny_seg_cfg
 

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from pvtv2_dense.utils.cli import read_checkpoint
+from pvtv2_dense.cli import read_checkpoint
 
 from .conftest import ROOT, tiny_seg_cfg
 

@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.structures import SegDataSample
 
-from pvtv2_dense.models import AllMLPHead
+from pvtv2_dense.models import FoldedAllMLPHead
 from pvtv2_dense.models.losses import upsampled_cross_entropy as module
 from pvtv2_dense.models.losses.upsampled_cross_entropy import _bands, upsampled_cross_entropy
 
@@ -94,7 +94,7 @@ def _samples(label):
 
 def _head(loss_type, align_corners=False, **loss_options):
     torch.manual_seed(0)
-    return AllMLPHead(
+    return FoldedAllMLPHead(
         in_channels=[4, 8],
         in_index=[0, 1],
         channels=6,

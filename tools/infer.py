@@ -26,14 +26,14 @@ from mmengine.config import DictAction
 from mmengine.registry import VISUALIZERS
 from mmengine.utils import ProgressBar
 
-from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
-from pvtv2_dense.utils.inference import (
+from pvtv2_dense.apis.inference import (
     build_model,
     build_test_pipeline,
     default_device,
     predict,
     task_of,
 )
+from pvtv2_dense.cli import CLIError, cli_entry, load_config
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 

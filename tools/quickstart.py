@@ -16,8 +16,8 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from pvtv2_dense.apis.report import plot_training_curves, save_predictions
 from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
-from pvtv2_dense.utils.report import plot_training_curves, save_predictions
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'data', 'synthetic')

@@ -26,7 +26,7 @@ import os.path as osp
 import statistics
 import sys
 
-from pvtv2_dense.utils.cli import CLIError, cli_entry
+from pvtv2_dense.cli import CLIError, cli_entry
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -75,8 +75,8 @@ def _measure(config, shape, devices, warmup, repeat, threads):
     import torch
     from mmengine.analysis import parameter_count
 
-    from pvtv2_dense.utils.cli import load_config
-    from pvtv2_dense.utils.inference import build_model
+    from pvtv2_dense.apis.inference import build_model
+    from pvtv2_dense.cli import load_config
 
     if threads:
         torch.set_num_threads(threads)

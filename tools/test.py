@@ -23,8 +23,9 @@ from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
-from pvtv2_dense.utils.cli import (
+from pvtv2_dense.cli import (
     CLIError,
+    adapt_for_cpu,
     add_compile_arg,
     apply_compile_arg,
     check_checkpoint,
@@ -33,7 +34,6 @@ from pvtv2_dense.utils.cli import (
     load_config,
     refuse_overwrite,
 )
-from pvtv2_dense.utils.dist_env import adapt_for_cpu
 
 
 def parse_args(argv=None):

@@ -11,8 +11,9 @@ Examples:
     bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR                  # SLURM
 
 Without CUDA, distributed runs use the gloo backend and SyncBN becomes BN (see
-pvtv2_dense/utils/dist_env.py). Checkpoints also store torch's random state, so a resumed run
-continues exactly where it stopped (num_workers=0, --deterministic).
+pvtv2_dense/cli/dist_env.py). Checkpoints also store torch's random state (TorchRNGStateHook, in
+every config's runtime and added to configs that lack it), so a resumed run continues exactly
+where it stopped (num_workers=0, --deterministic).
 """
 
 import argparse
@@ -21,8 +22,9 @@ import os
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from pvtv2_dense.utils.cli import (
+from pvtv2_dense.cli import (
     CLIError,
+    adapt_for_cpu,
     add_compile_arg,
     apply_compile_arg,
     check_checkpoint,
@@ -30,8 +32,6 @@ from pvtv2_dense.utils.cli import (
     default_work_dir,
     load_config,
 )
-from pvtv2_dense.utils.dist_env import adapt_for_cpu
-from pvtv2_dense.utils.rng_state import TorchRNGStateHook
 
 
 def parse_args(argv=None):
@@ -107,6 +107,9 @@ def build_cfg(args):
         randomness['deterministic'] = args.deterministic or randomness.get('deterministic', False)
         cfg.randomness = randomness
     apply_compile_arg(cfg, args.compile)
+    hooks = list(cfg.get('custom_hooks', []))
+    if not any(h.get('type') == 'TorchRNGStateHook' for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='TorchRNGStateHook')]
     adapt_for_cpu(cfg, args.launcher)
     return cfg
 
@@ -116,7 +119,6 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(TorchRNGStateHook())
     if cfg.resume and cfg.load_from:
         # Resuming needs an exact fit; plain load_from (fine-tuning) keeps mmengine's warnings.
         check_checkpoint(runner.model, cfg.load_from, args.config)

@@ -13,5 +13,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='SegTTAModel')
+# Checkpoints keep torch's random state (dropout, drop path), so --resume continues exactly.
+# A config that sets its own custom_hooks lists this one too.
+custom_hooks = [dict(type='TorchRNGStateHook')]
 # torch.compile: add dict(type='TorchCompileHook') to custom_hooks (not mmengine's `compile = True`,
 # which recompiles the whole train_step every batch with these models; see README).

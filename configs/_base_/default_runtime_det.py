@@ -21,3 +21,6 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+# Checkpoints keep torch's random state (dropout, drop path), so --resume continues exactly.
+# A config that sets its own custom_hooks lists this one too.
+custom_hooks = [dict(type='TorchRNGStateHook')]

@@ -2,7 +2,7 @@
 _base_ = [
     '../_base_/models/glpn_pvtv2-b0.py',
     '../_base_/datasets/nyu_448x576.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime_depth.py',
     '../_base_/schedules/schedule_glpdepth_25e.py',
 ]
 crop_size = (448, 576)

@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/glpn_pvtv2-b0.py',
     '../_base_/datasets/synthetic_nyu.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime_depth.py',
 ]
 model = dict(
     data_preprocessor=dict(size=(64, 64)),
@@ -27,7 +27,6 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
 )
-custom_hooks = [dict(type='DepthPredictionWriterHook', out_dir=None, max_depth=10.0)]
 randomness = dict(seed=0)
 # Flip test with tools/test.py --tta: mmseg's SegTTAModel merges logits, this averages depth.
 tta_model = dict(type='DepthTTAModel')

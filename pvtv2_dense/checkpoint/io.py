@@ -2,7 +2,7 @@
 
 import os.path as osp
 
-from ..utils.checkpoint_safety import load_from_local_safely
+from .safety import load_from_local_safely
 
 _WRAPPERS = ('state_dict', 'model', 'module', 'model_state_dict')
 

@@ -1,5 +1,6 @@
 from .compile_hook import TorchCompileHook
 from .depth_writer_hook import DepthPredictionWriterHook
 from .glpdepth_lr import GLPDepthLR
+from .rng_state_hook import TorchRNGStateHook
 
-__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR', 'TorchCompileHook']
+__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR', 'TorchCompileHook', 'TorchRNGStateHook']

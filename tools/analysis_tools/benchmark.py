@@ -21,9 +21,9 @@ import sys
 import torch
 from mmengine.config import DictAction
 
-from pvtv2_dense.utils.benchmark import time_step
-from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
-from pvtv2_dense.utils.inference import build_model, default_device
+from pvtv2_dense.apis.inference import build_model, default_device
+from pvtv2_dense.benchmark.timing import time_step
+from pvtv2_dense.cli import CLIError, cli_entry, load_config
 
 
 def parse_args(argv=None):

@@ -14,7 +14,7 @@ Examples:
 import argparse
 import platform
 
-from pvtv2_dense.utils.benchmark import IMPLS, measure_in_subprocess
+from pvtv2_dense.benchmark.backbones import IMPLS, measure_in_subprocess
 
 
 def main():

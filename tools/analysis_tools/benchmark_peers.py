@@ -9,7 +9,7 @@ GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DE
 on our PVTv2 against the same detector on mmdet's own PyramidVisionTransformerV2 (all weights
 shared), inference (``predict``) and a training step at --det-size (640x640 by default). Each
 measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
-time over ours and the peak memory of the step (CPU: see pvtv2_dense.utils.benchmark).
+time over ours and the peak memory of the step (CPU: see pvtv2_dense.benchmark.timing).
 
 On a shared machine whose speed drifts, --rounds N measures every implementation N times in
 alternating order (fresh processes each time): the table then gives the median of the rounds'
@@ -27,22 +27,29 @@ Examples:
 """
 
 import argparse
+import os.path as osp
 import platform
 import statistics
 
-from pvtv2_dense.utils.benchmark import (
+from pvtv2_dense.benchmark.timing import (
     measure_step_in_subprocess,
     measure_steps_paired_in_subprocess,
     peak_memory_in_subprocess,
 )
 
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITES = {
     'segformer': (
-        'pvtv2_dense.utils.peer_models:segformer_step',
+        'pvtv2_dense.benchmark.segformer:segformer_step',
         ('ours', 'mmseg', 'mmseg-768', 'hf'),
     ),
-    'glpn': ('pvtv2_dense.utils.peer_models:glpn_step', ('ours', 'hf')),
-    'deformable_detr': ('pvtv2_dense.utils.peer_models:detr_step', ('ours', 'mmdet')),
+    'glpn': ('pvtv2_dense.benchmark.glpn:glpn_step', ('ours', 'hf')),
+    'deformable_detr': ('pvtv2_dense.benchmark.detr:detr_step', ('ours', 'mmdet')),
+}
+# Our model of each suite comes from the config shipped for that size.
+CONFIGS = {
+    'segformer': 'configs/segformer/segformer_mit-{}_8xb2-160k_ade20k-512x512.py',
+    'deformable_detr': 'configs/deformable_detr/deformable-detr_pvtv2-{}_16xb2-50e_coco.py',
 }
 # GLPN is measured for inference at 480x640 (NYU frames), whatever --size says.
 GLPN_SIZE = (480, 640)
@@ -130,6 +137,8 @@ def main():
                 sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
                 size = sizes.get(suite, args.size)
                 kwargs = dict(arch=arch, mode=mode, size=size, batch=args.batch)
+                if suite in CONFIGS:
+                    kwargs['config'] = osp.join(ROOT, CONFIGS[suite].format(arch))
                 rounds = paired_rounds if args.paired else fresh_rounds
                 runs = rounds(builder, impls, kwargs, args, mode == 'train')
                 shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size

@@ -19,7 +19,7 @@ from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.runner import set_random_seed
 from mmengine.utils import ProgressBar
 
-from pvtv2_dense.utils.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.cli import CLIError, cli_entry, load_config
 
 
 def parse_args(argv=None):

@@ -13,7 +13,7 @@ import argparse
 import os
 import os.path as osp
 
-from pvtv2_dense.utils.benchmark import measure_in_subprocess
+from pvtv2_dense.benchmark.backbones import measure_in_subprocess
 
 
 def main():

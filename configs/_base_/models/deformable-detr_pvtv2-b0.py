@@ -17,7 +17,10 @@ model = dict(
         bgr_to_rgb=True,
         pad_size_divisor=1,
     ),
-    backbone=dict(type='PVTv2', arch='b0', out_indices=pvt_out_indices),
+    # attn_impl/ffn_impl: the checked speed-ups (same weights and results as 'sdpa'/'plain').
+    backbone=dict(
+        type='PVTv2', arch='b0', out_indices=pvt_out_indices, attn_impl='auto', ffn_impl='auto'
+    ),
     neck=dict(
         type='ChannelMapper',
         in_channels=[pvt_widths[i] for i in pvt_out_indices],

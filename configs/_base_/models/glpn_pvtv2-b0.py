@@ -15,6 +15,9 @@ model = dict(
         type='PVTv2',
         arch='b0',
         drop_path_rate=0.1,
+        # The checked speed-ups (same weights and results as attn_impl='sdpa', ffn_impl='plain').
+        attn_impl='auto',
+        ffn_impl='auto',
         # The head computes channels-last: the maps come as views of the tokens, uncopied.
         channels_last_outputs=True,
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth'),

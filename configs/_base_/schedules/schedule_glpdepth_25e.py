@@ -19,6 +19,5 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'),
 )  # fmt: skip
 # tools/test.py --show-dir DIR sets out_dir: 16-bit PNG (mm) and colourised predictions.
-custom_hooks = [dict(type='DepthPredictionWriterHook', out_dir=None, max_depth=10.0)]
 # Batch 12 in total (GLPDepth); --auto-scale-lr rescales for another total.
 auto_scale_lr = dict(enable=False, base_batch_size=12)

@@ -6,6 +6,7 @@ checkpoint converters map the official, SegFormer, HF, timm and mmdet formats on
 """
 
 import copy
+import difflib
 import math
 from collections.abc import Sequence
 from typing import Optional, Union
@@ -18,9 +19,9 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...errors import ConfigError
 from ...registry import register_model
-from ..utils.attention import few_key_attention
-from ..utils.layout import image_to_tokens, token_linear, tokens_to_image
+from ..utils.layout import image_to_tokens, tokens_to_image
 
 # Options shared by every preset; names and defaults are those of HF's PvtV2Config.
 DEFAULT_OPTIONS = dict(
@@ -64,11 +65,10 @@ _PER_STAGE = (
     'mlp_ratios',
 )
 
-# MixFFN.residual_in_bands: elements of one band's hidden map (2 MB in fp32), and the fewest
-# elements of the whole hidden map for which bands pay (measured on SegFormer-b2 at 512x512:
-# stages 1 and 2 gain, stage 3, already cache-sized, does not).
-_BAND_ELEMENTS = 2**19
-_BAND_MIN_ELEMENTS = 4 * _BAND_ELEMENTS
+# Implementations of the attention and the FFN (see PVTv2's docstring). The first of each is
+# the plain definition in this file; the others live in ``fast/``, checked against it.
+ATTN_IMPLS = ('sdpa', 'eager', 'few_key', 'auto')
+FFN_IMPLS = ('plain', 'banded', 'auto')
 
 ACTIVATIONS = {
     'gelu': nn.GELU,
@@ -83,18 +83,20 @@ def resolve_arch(arch: Union[str, dict], **overrides) -> dict:
     """Expand an arch name or dict plus keyword overrides into a full, checked option dict."""
     if isinstance(arch, str):
         if arch not in ARCH_SETTINGS:
-            raise ValueError(
-                f'PVTv2: unknown arch {arch!r}; expected one of {sorted(ARCH_SETTINGS)} or a dict '
-                f'of PvtV2Config options'
+            close = difflib.get_close_matches(arch.lower(), ARCH_SETTINGS, n=1, cutoff=0.5)
+            hint = f" (did you mean '{close[0]}'?)" if close else ''
+            raise ConfigError(
+                f'PVTv2: unknown arch {arch!r}{hint}; expected one of {sorted(ARCH_SETTINGS)} or '
+                'a dict of PvtV2Config options'
             )
         arch = ARCH_SETTINGS[arch]
     elif not isinstance(arch, dict):
-        raise TypeError(f'PVTv2: arch must be a str or dict, got {type(arch).__name__}')
+        raise ConfigError(f'PVTv2: arch must be a str or dict, got {type(arch).__name__}')
     opts = copy.deepcopy(DEFAULT_OPTIONS)
     for source in (arch, overrides):
         unknown = set(source) - set(DEFAULT_OPTIONS)
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f'PVTv2: unknown option(s) {sorted(unknown)}; expected PvtV2Config options '
                 f'{sorted(DEFAULT_OPTIONS)}'
             )
@@ -102,18 +104,20 @@ def resolve_arch(arch: Union[str, dict], **overrides) -> dict:
     n = opts['num_encoder_blocks']
     for key in _PER_STAGE:
         if len(opts[key]) != n:
-            raise ValueError(
+            raise ConfigError(
                 f'PVTv2: {key} has {len(opts[key])} entries ({opts[key]}) but '
                 f'num_encoder_blocks is {n}'
             )
     for i, (c, h) in enumerate(zip(opts['hidden_sizes'], opts['num_attention_heads'])):
         if c % h:
-            raise ValueError(
+            raise ConfigError(
                 f'PVTv2: hidden_sizes[{i}]={c} is not a multiple of num_attention_heads[{i}]={h}'
             )
     act = opts['hidden_act']
     if not callable(act) and act not in ACTIVATIONS:
-        raise ValueError(f'PVTv2: hidden_act {act!r} not supported; expected {sorted(ACTIVATIONS)}')
+        raise ConfigError(
+            f'PVTv2: hidden_act {act!r} not supported; expected {sorted(ACTIVATIONS)}'
+        )
     return opts
 
 
@@ -143,19 +147,31 @@ class SpatialReductionAttention(nn.Module):
     ``sr_ratio > 1``: a strided ``sr_ratio`` convolution reduces the map (SRA). ``linear=True``:
     average pooling to 7x7, a 1x1 convolution, LayerNorm and GELU (linear SRA, cost linear in the
     number of pixels). Keys and values share one projection (``kv``), as in the official code.
+
+    Args:
+        dims (int): token width.
+        num_heads (int): attention heads.
+        sr_ratio (int): spatial reduction of the keys and values (SRA).
+        linear (bool): linear SRA instead.
+        qkv_bias (bool): biases in ``q`` and ``kv``.
+        attn_drop (float): dropout on the attention probabilities.
+        proj_drop (float): dropout after the output projection.
+        eps (float): eps of the reduction's LayerNorm.
+        fused (bool): attention through ``scaled_dot_product_attention``; False computes the
+            softmax explicitly (what attention maps are returned from).
     """
 
     def __init__(
-        self, dims, num_heads, sr_ratio, linear, qkv_bias, attn_drop, proj_drop, eps, attn_impl
+        self, dims, num_heads, sr_ratio, linear, qkv_bias, attn_drop, proj_drop, eps, fused=True
     ):
         super().__init__()
         self.num_heads = num_heads
         self.head_dims = dims // num_heads
         self.scale = self.head_dims**-0.5
-        self.attn_impl = attn_impl
+        self.fused = fused
         self.q = nn.Linear(dims, dims, bias=qkv_bias)
         self.kv = nn.Linear(dims, dims * 2, bias=qkv_bias)
-        self.attn_drop = attn_drop
+        self.attn_drop = nn.Dropout(attn_drop)
         self.proj = nn.Linear(dims, dims)
         self.proj_drop = nn.Dropout(proj_drop)
         self.linear = linear
@@ -169,44 +185,52 @@ class SpatialReductionAttention(nn.Module):
             self.sr = nn.Conv2d(dims, dims, sr_ratio, stride=sr_ratio)
             self.norm = nn.LayerNorm(dims, eps=eps)
 
-    def _reduce(self, x, hw):
+    def reduce(self, x, hw):
+        """The tokens keys and values are computed from: (B, M, C)."""
         if self.linear:
-            x = tokens_to_image(x, hw)
-            if x.is_cuda:
-                # CUDA's channels-last adaptive pooling parallelises over the 7x7 outputs alone:
-                # 9.3 ms against 0.55 ms for a copy plus NCHW pooling (64 x 512 x 512, H200).
-                x = x.contiguous()
-            x = self.sr(self.pool(x))
+            x = self.sr(self.pool(tokens_to_image(x, hw)))
             return self.act(self.norm(image_to_tokens(x)))
         if self.sr_ratio > 1:
             return self.norm(image_to_tokens(self.sr(tokens_to_image(x, hw))))
         return x
 
+    def attend(self, q, k, v):
+        """Fused attention of (B, heads, N, D) queries over (B, heads, M, D) keys and values."""
+        drop = self.attn_drop.p if self.training else 0.0
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=drop, scale=self.scale)
+
     def forward(self, x, hw, need_weights=False):
         b, n, c = x.shape
         q = self.q(x).reshape(b, n, self.num_heads, self.head_dims).transpose(1, 2)
-        kv = self.kv(self._reduce(x, hw))
+        kv = self.kv(self.reduce(x, hw))
         k, v = kv.reshape(b, -1, 2, self.num_heads, self.head_dims).permute(2, 0, 3, 1, 4)
-        drop = self.attn_drop if self.training else 0.0
         weights = None
-        if need_weights or self.attn_impl == 'eager':
-            # Logits and softmax in fp32: under autocast, sharp attention overflows fp16 logits
-            # (NaN) or loses its resolution in bf16 ones.
-            with torch.autocast(q.device.type, enabled=False):
-                logits = (q.float() * self.scale) @ k.float().transpose(-2, -1)
-            weights = logits.softmax(-1).to(v.dtype)
-            out = F.dropout(weights, drop, self.training) @ v
-        elif drop == 0.0 and q.is_cuda and q.dtype == torch.float32 and torch.is_grad_enabled():
-            # fp32 training on CUDA: SDPA's memory-efficient backward is slow with few keys.
-            out = few_key_attention(q, k, v, self.scale)
+        if need_weights or not self.fused:
+            weights = attention_probs(q, k, self.scale).to(v.dtype)
+            out = self.attn_drop(weights) @ v
         else:
-            out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+            out = self.attend(q, k, v)
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, c)))
         return out, weights
 
 
+def attention_probs(q, k, scale):
+    """Softmax attention probabilities, computed in fp32 (under autocast, sharp attention would
+    overflow fp16 logits or lose its resolution in bf16 ones)."""
+    with torch.autocast(q.device.type, enabled=False):
+        return ((q.float() * scale) @ k.float().transpose(-2, -1)).softmax(-1)
+
+
 class MixFFN(nn.Module):
-    """fc1 -> (ReLU for linear SRA) -> 3x3 depth-wise conv -> act -> fc2, on tokens."""
+    """fc1 -> (ReLU for linear SRA) -> 3x3 depth-wise conv -> act -> fc2, on tokens.
+
+    Args:
+        dims (int): token width.
+        hidden_dims (int): hidden width (``dims * mlp_ratio``).
+        act (str | nn.Module): activation after the depth-wise conv.
+        drop (float): dropout after the activation and after fc2.
+        linear (bool): the ReLU after fc1 that linear-SRA models have.
+    """
 
     def __init__(self, dims, hidden_dims, act, drop, linear):
         super().__init__()
@@ -218,62 +242,43 @@ class MixFFN(nn.Module):
         self.fc2 = nn.Linear(hidden_dims, dims)
 
     def forward(self, x, hw):
-        x = self.relu(token_linear(x, hw, self.fc1))
-        x = self._activate(image_to_tokens(self.dwconv(tokens_to_image(x, hw))))
-        return self.drop(token_linear(self.drop(x), hw, self.fc2))
-
-    def _activate(self, x):
-        if isinstance(self.act, nn.GELU) and not torch.is_grad_enabled():
-            # Nothing keeps the conv's fresh output for a backward pass: activate it in place
-            # rather than allocate the block's largest tensor once more.
-            return torch.ops.aten.gelu_(x, approximate=self.act.approximate)
-        return self.act(x)
-
-    def wants_bands(self, x):
-        """Whether :meth:`residual_in_bands` should run: CPU inference (eval, no autograd, not
-        compiling) on a map whose hidden activations would not stay in cache."""
-        return (
-            not self.training
-            and not torch.is_grad_enabled()
-            and x.device.type == 'cpu'
-            and x.shape[0] * x.shape[1] * self.fc1.out_features >= _BAND_MIN_ELEMENTS
-            and not torch.compiler.is_compiling()
-        )
-
-    def residual_in_bands(self, x, hw, norm):
-        """``x + self(norm(x), hw)`` (eval mode, no autograd), a band of image rows at a time.
-
-        The hidden map of the first stages (16 MB at 512x512) leaves the cache between fc1, the
-        depth-wise conv, the activation and fc2 when each runs over the whole map; a band of
-        about 2 MB goes through all of them (and the norm before and the residual after) while
-        it is cached. Each band recomputes one row above and below for the 3x3 conv.
-        """
-        b, n, c = x.shape
-        h, w = hw
-        hidden = self.fc1.out_features
-        rows = max(1, _BAND_ELEMENTS // (b * w * hidden))
-        out = torch.empty_like(x)
-        src, dst = x.view(b, h, w, c), out.view(b, h, w, c)
-        for top in range(0, h, rows):
-            bottom = min(top + rows, h)
-            start, stop = max(top - 1, 0), min(bottom + 1, h)
-            t = self.fc1(norm(src[:, start:stop]))
-            if isinstance(self.relu, nn.ReLU):
-                t = t.relu_()
-            t = self.dwconv(t.permute(0, 3, 1, 2))[:, :, top - start : bottom - start]
-            t = self._activate(t.permute(0, 2, 3, 1))
-            torch.add(src[:, top:bottom], self.fc2(t), out=dst[:, top:bottom])
-        return out
+        x = self.relu(self.fc1(x))
+        x = self.act(image_to_tokens(self.dwconv(tokens_to_image(x, hw))))
+        return self.drop(self.fc2(self.drop(x)))
 
 
 class PVTv2Block(nn.Module):
-    """Pre-norm transformer block: x + attn(norm1(x)), then x + ffn(norm2(x))."""
+    """Pre-norm transformer block: x + attn(norm1(x)), then x + ffn(norm2(x)).
 
-    def __init__(self, dims, num_heads, mlp_ratio, sr_ratio, drop_path, opts, attn_impl):
+    Args:
+        dims (int): token width.
+        num_heads (int): attention heads.
+        mlp_ratio (float): FFN hidden width over ``dims``.
+        sr_ratio (int): spatial reduction ratio of the attention.
+        drop_path (float): stochastic depth rate of both residual branches.
+        opts (dict): the resolved ``PvtV2Config`` options (see :func:`resolve_arch`).
+        attn_cls (type): the attention class (:class:`SpatialReductionAttention` or a checked
+            speed-up with its parameters).
+        ffn_cls (type): the FFN class (:class:`MixFFN` or a checked speed-up).
+        **attn_kwargs: further arguments of ``attn_cls`` (e.g. ``fused``).
+    """
+
+    def __init__(
+        self,
+        dims,
+        num_heads,
+        mlp_ratio,
+        sr_ratio,
+        drop_path,
+        opts,
+        attn_cls=SpatialReductionAttention,
+        ffn_cls=MixFFN,
+        **attn_kwargs,
+    ):
         super().__init__()
         eps = opts['layer_norm_eps']
         self.norm1 = nn.LayerNorm(dims, eps=eps)
-        self.attn = SpatialReductionAttention(
+        self.attn = attn_cls(
             dims,
             num_heads,
             sr_ratio,
@@ -282,11 +287,11 @@ class PVTv2Block(nn.Module):
             opts['attention_probs_dropout_prob'],
             opts['hidden_dropout_prob'],
             eps,
-            attn_impl,
+            **attn_kwargs,
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dims, eps=eps)
-        self.mlp = MixFFN(
+        self.mlp = ffn_cls(
             dims,
             int(dims * mlp_ratio),
             opts['hidden_act'],
@@ -297,14 +302,14 @@ class PVTv2Block(nn.Module):
     def forward(self, x, hw, need_weights=False):
         y, weights = self.attn(self.norm1(x), hw, need_weights)
         x = x + self.drop_path(y)
-        if self.mlp.wants_bands(x):
-            return self.mlp.residual_in_bands(x, hw, self.norm2), weights
         x = x + self.drop_path(self.mlp(self.norm2(x), hw))
         return x, weights
 
 
 class PVTv2Stage(nn.Module):
-    def __init__(self, index, in_channels, drop_paths, opts, attn_impl):
+    """Patch embedding, the blocks of one stage, and the stage's closing LayerNorm."""
+
+    def __init__(self, index, in_channels, drop_paths, opts, block_cfg):
         super().__init__()
         dims = opts['hidden_sizes'][index]
         eps = opts['layer_norm_eps']
@@ -312,15 +317,16 @@ class PVTv2Stage(nn.Module):
         self.patch_embed = OverlapPatchEmbed(
             in_channels, dims, opts['patch_sizes'][index], opts['strides'][index], eps
         )
+        block_cls, block_kwargs = block_cfg
         self.blocks = nn.ModuleList(
-            PVTv2Block(
+            block_cls(
                 dims,
                 opts['num_attention_heads'][index],
                 opts['mlp_ratios'][index],
                 opts['sr_ratios'][index],
                 dp,
                 opts,
-                attn_impl,
+                **block_kwargs,
             )
             for dp in drop_paths
         )
@@ -354,8 +360,17 @@ class PVTv2(BaseModule):
             Defaults to False.
         with_cp (bool): gradient checkpointing per block, trading compute for memory.
             Defaults to False.
-        attn_impl (str): 'sdpa' (``scaled_dot_product_attention``, fused) or 'eager' (explicit
-            softmax; what attention maps are computed with). Defaults to 'sdpa'.
+        attn_impl (str): how attention is computed. Plain definitions: 'sdpa'
+            (``scaled_dot_product_attention``, fused) or 'eager' (explicit softmax, fp32 logits;
+            what attention maps are computed with). Speed-ups with the same parameters and
+            results (``pvtv2_dense/models/backbones/fast/``): 'few_key' (a backward pass that
+            recomputes the probabilities by matrix products, for few keys; no attention
+            dropout) and 'auto' (few_key in fp32 CUDA training, sdpa otherwise). Defaults to
+            'sdpa'.
+        ffn_impl (str): how the Mix-FFN is computed: 'plain' (the definition), 'banded'
+            (inference only: norm, FFN and residual a band of rows at a time while they stay
+            in cache) or 'auto' (banded, and the linears as 1x1 convolutions, where that pays:
+            CPU inference on large maps; plain otherwise). Defaults to 'plain'.
         channels_last_outputs (bool): return each map as a channels-last view of the stage's
             tokens instead of a contiguous NCHW copy; for heads that compute channels-last
             (``AllMLPHead``, ``GLPNHead``), which spares a copy each way. Defaults to False.
@@ -374,6 +389,7 @@ class PVTv2(BaseModule):
         norm_eval: bool = False,
         with_cp: bool = False,
         attn_impl: str = 'sdpa',
+        ffn_impl: str = 'plain',
         channels_last_outputs: bool = False,
         init_cfg: Optional[dict] = None,
         **options,
@@ -386,11 +402,13 @@ class PVTv2(BaseModule):
         self.out_indices = tuple(i % n if -n <= i < n else i for i in out_indices)
         bad = [i for i in self.out_indices if not 0 <= i < n]
         if bad or not self.out_indices:
-            raise ValueError(f'PVTv2: out_indices {tuple(out_indices)} must lie in [0, {n - 1}]')
+            raise ConfigError(f'PVTv2: out_indices {tuple(out_indices)} must lie in [0, {n - 1}]')
         if not -1 <= frozen_stages <= n:
-            raise ValueError(f'PVTv2: frozen_stages={frozen_stages} must lie in [-1, {n}]')
-        if attn_impl not in ('sdpa', 'eager'):
-            raise ValueError(f"PVTv2: attn_impl={attn_impl!r}; expected 'sdpa' or 'eager'")
+            raise ConfigError(f'PVTv2: frozen_stages={frozen_stages} must lie in [-1, {n}]')
+        if attn_impl not in ATTN_IMPLS:
+            raise ConfigError(f'PVTv2: attn_impl={attn_impl!r}; expected one of {ATTN_IMPLS}')
+        if ffn_impl not in FFN_IMPLS:
+            raise ConfigError(f'PVTv2: ffn_impl={ffn_impl!r}; expected one of {FFN_IMPLS}')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
@@ -399,15 +417,24 @@ class PVTv2(BaseModule):
 
         depths = self.arch['depths']
         rates = torch.linspace(0, self.arch['drop_path_rate'], sum(depths), device='cpu').tolist()
+        block_cfg = self._block_cfg(attn_impl, ffn_impl)
         self.layers = nn.ModuleList()
         in_channels = self.arch['num_channels']
         for i, depth in enumerate(depths):
             start = sum(depths[:i])
             self.layers.append(
-                PVTv2Stage(i, in_channels, rates[start : start + depth], self.arch, attn_impl)
+                PVTv2Stage(i, in_channels, rates[start : start + depth], self.arch, block_cfg)
             )
             in_channels = self.arch['hidden_sizes'][i]
         self._freeze_stages()
+
+    def _block_cfg(self, attn_impl, ffn_impl):
+        """The block class and its keyword arguments for the chosen implementations."""
+        if attn_impl in ('sdpa', 'eager') and ffn_impl == 'plain':
+            return PVTv2Block, dict(fused=attn_impl == 'sdpa')
+        from .fast import fast_block_cfg
+
+        return fast_block_cfg(attn_impl, ffn_impl, self.arch)
 
     def init_weights(self):
         if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':

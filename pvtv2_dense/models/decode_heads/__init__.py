@@ -1,5 +1,5 @@
-from .all_mlp_head import AllMLPHead
+from .all_mlp_head import AllMLPHead, LinearEmbed
+from .folded_all_mlp_head import FoldedAllMLPHead
 from .glpn_head import GLPNHead
-from .sync_bn import LocalSyncBatchNorm
 
-__all__ = ['AllMLPHead', 'GLPNHead', 'LocalSyncBatchNorm']
+__all__ = ['AllMLPHead', 'FoldedAllMLPHead', 'GLPNHead', 'LinearEmbed']

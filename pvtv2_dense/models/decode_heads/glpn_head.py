@@ -22,6 +22,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from torch import Tensor
 
+from ...errors import ConfigError
 from ...registry import register_model
 
 
@@ -86,14 +87,14 @@ class GLPNHead(BaseDecodeHead):
         if norm_cfg is None:
             norm_cfg = dict(type='BN', requires_grad=True)
         if len(in_channels) != len(in_index) or len(in_channels) < 2:
-            raise ValueError(
+            raise ConfigError(
                 f'GLPNHead: in_channels {list(in_channels)} and in_index {list(in_index)} must '
                 'have the same length (at least 2 pyramid levels)'
             )
         if channels % 2:
-            raise ValueError(f'GLPNHead: channels must be even (SFF halves it), got {channels}')
+            raise ConfigError(f'GLPNHead: channels must be even (SFF halves it), got {channels}')
         if not max_depth > 0:
-            raise ValueError(f'GLPNHead: max_depth must be > 0, got {max_depth}')
+            raise ConfigError(f'GLPNHead: max_depth must be > 0, got {max_depth}')
         super().__init__(
             in_channels=list(in_channels),
             channels=channels,

@@ -1,5 +1,5 @@
 # ResNet-50 V1c (deep stem, 23.5 M params) from mmseg, all four stages, as in mmseg's R-50
-# baselines. SyncBN synchronises only in multi-process GPU runs.
+# baselines. LocalSyncBN: SyncBN in multi-process GPU runs, plain BN in one process or on CPU.
 backbone = dict(
     _delete_=True,
     type='mmseg.ResNetV1c',
@@ -8,7 +8,7 @@ backbone = dict(
     out_indices=(0, 1, 2, 3),
     dilations=(1, 1, 1, 1),
     strides=(1, 2, 2, 2),
-    norm_cfg=dict(type='SyncBN', requires_grad=True),
+    norm_cfg=dict(type='LocalSyncBN', requires_grad=True),
     norm_eval=False,
     style='pytorch',
     contract_dilation=True,

@@ -6,6 +6,8 @@ backbone = dict(
     arch='b2',
     out_indices=(1, 2, 3),
     drop_path_rate=0.1,
+    attn_impl='auto',
+    ffn_impl='auto',
     init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth'),
 )
 backbone_widths = [128, 320, 512]  # channels of the returned stages, in order

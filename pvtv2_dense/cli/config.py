@@ -1,8 +1,4 @@
-"""Shared command-line plumbing for ``tools/``: config loading and one-line user errors.
-
-Mistakes a user makes on the command line (a config path that does not exist, a ``--cfg-options``
-key that is not in the config, a checkpoint made for another model) end the tool with one
-``error: ...`` line and exit status 2, instead of a traceback from deep inside mmengine.
+"""Config loading and the options every tool shares.
 
 ``--cfg-options`` rule: every key's parent path must already exist in the config (``a.b.c=1``
 needs ``a.b`` to be a dict, or a list when ``c`` is an index). A new leaf under an existing dict is
@@ -10,38 +6,13 @@ allowed, as mmseg/mmdet users expect (``model.backbone.with_cp=True``), and is a
 so a typo in the last component is still visible.
 """
 
-import functools
 import os
 import os.path as osp
-import re
 import sys
 
 from mmengine.config import Config
 
-EXIT_USER_ERROR = 2
-
-
-class CLIError(Exception):
-    """A user error to report as one ``error: ...`` line (no traceback)."""
-
-
-def cli_entry(main):
-    """Decorate a tool's ``main``: a :class:`CLIError` becomes one line on stderr and exit 2."""
-
-    @functools.wraps(main)
-    def wrapper(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except CLIError as err:
-            print(f'error: {err}', file=sys.stderr)
-            sys.exit(EXIT_USER_ERROR)
-
-    return wrapper
-
-
-def _one_line(err):
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
+from .errors import CLIError, one_line
 
 
 def load_config(path, cfg_options=None):
@@ -63,7 +34,7 @@ def load_config(path, cfg_options=None):
         cfg = Config.fromfile(path)
     except Exception as err:  # syntax errors, missing _base_ files, failed custom_imports
         raise CLIError(
-            f'cannot read config {path}: {type(err).__name__}: {_one_line(err)}'
+            f'cannot read config {path}: {type(err).__name__}: {one_line(err)}'
         ) from None
     if cfg_options:
         for key in check_cfg_options(cfg, cfg_options):
@@ -158,77 +129,3 @@ def apply_compile_arg(cfg, backend):
         hooks = list(cfg.get('custom_hooks', []))
         hooks.append(dict(type='TorchCompileHook', backend=backend))
         cfg.custom_hooks = hooks
-
-
-def unwrap_model(model):
-    """The model whose ``state_dict`` checkpoints store (drops DDP and TTA wrappers)."""
-    from mmengine.model import BaseTTAModel, is_model_wrapper
-
-    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-        model = model.module
-    return model
-
-
-def read_checkpoint(path):
-    """Load a checkpoint file (safe loading) or raise a one-line :class:`CLIError`."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-
-    if not osp.isfile(path):
-        raise CLIError(f'checkpoint {path} does not exist')
-    try:
-        ckpt = _load_checkpoint(path, map_location='cpu')
-    except Exception as err:
-        raise CLIError(f'cannot read checkpoint {path}: {_one_line(err)}') from None
-    if not isinstance(ckpt, dict):
-        raise CLIError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
-    return ckpt
-
-
-def check_checkpoint(model, path, config_path=None):
-    """Raise a one-line :class:`CLIError` unless ``path`` holds weights for ``model``.
-
-    mmengine loads with ``strict=False`` and only warns, so a checkpoint of another variant
-    would silently leave layers random. Here any shape mismatch, or any model tensor the
-    checkpoint lacks, is an error; extra checkpoint tensors (e.g. an auxiliary head) are not.
-
-    Args:
-        model (nn.Module): the built model (wrappers are looked through).
-        path (str): checkpoint file.
-        config_path (str, optional): named in the message.
-
-    Returns:
-        dict: the loaded checkpoint.
-    """
-    from pvtv2_dense.checkpoint import describe
-
-    ckpt = read_checkpoint(path)
-    sd = ckpt.get('state_dict', ckpt)
-    sd = {re.sub(r'^module\.', '', k): v for k, v in sd.items() if hasattr(v, 'shape')}
-    own = unwrap_model(model).state_dict()
-    what = f'checkpoint {path} does not fit ' + (
-        f'config {config_path}' if config_path else 'the model'
-    )
-    if not set(sd) & set(own):
-        raise CLIError(
-            f'{what}: no tensor names in common (checkpoint e.g. {next(iter(sd), "<empty>")!r}, '
-            f'model e.g. {next(iter(own))!r})'
-        )
-    bad = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
-    missing = [k for k in own if k not in sd]
-    if bad:
-        k = bad[0]
-        msg = (
-            f'{what}: {len(bad)} tensors differ in shape, e.g. {k}: checkpoint '
-            f'{tuple(sd[k].shape)} vs model {tuple(own[k].shape)}'
-        )
-        ck_bb = {k[9:]: v for k, v in sd.items() if k.startswith('backbone.')}
-        own_bb = {k[9:]: v for k, v in own.items() if k.startswith('backbone.')}
-        if any(k.startswith('layers.') for k in ck_bb):
-            msg += f'; backbone in checkpoint: {describe(ck_bb)}; in config: {describe(own_bb)}'
-        raise CLIError(msg)
-    if missing:
-        raise CLIError(
-            f'{what}: it lacks {len(missing)} of the model tensors, e.g. {missing[0]} '
-            '(a backbone-only or other-task checkpoint?)'
-        )
-    return ckpt

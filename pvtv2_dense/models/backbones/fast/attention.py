@@ -1,17 +1,19 @@
-"""Attention of many queries over few keys, with a backward pass suited to that shape.
+"""Spatial-reduction attention, faster where PVTv2's shapes defeat the generic kernels.
 
 PVTv2 attends from every pixel of a stage (16384 queries at 512x512 in the first stage) to a map
 reduced by the SRA ratio (256 keys at 512x512; 49 with linear SRA). In fp32 on CUDA,
 ``scaled_dot_product_attention`` runs the memory-efficient kernels, whose backward spreads its
-work over blocks of keys: with a few hundred keys it has a handful of blocks to run, and it took
-9.2 of the 17.9 ms of GPU time of a SegFormer-b0 training step on an H200. The backward here
-recomputes the attention probabilities with matrix products, a chunk of queries at a time, so it
-saves what SDPA saves (q, k, v and the output) and never holds more than one chunk of
-probabilities.
+work over blocks of keys, of which a few hundred keys make only a handful
+(``docs/benchmarks.md`` has the profile). :func:`few_key_attention` recomputes the attention
+probabilities in its backward with matrix products, a chunk of queries at a time: it saves what
+SDPA saves (q, k, v and the output) and never holds more than one chunk of probabilities.
 """
 
 import torch
 import torch.nn.functional as F
+
+from ...utils.layout import image_to_tokens, tokens_to_image
+from ..pvt_v2 import SpatialReductionAttention
 
 # Probabilities recomputed per backward chunk (elements): 64 MB in fp32.
 _CHUNK_ELEMENTS = 1 << 24
@@ -60,3 +62,40 @@ def few_key_attention(
         scale (float): factor of the logits, usually ``D ** -0.5``.
     """
     return _FewKeyAttention.apply(q, k, v, scale)
+
+
+class FastSpatialReductionAttention(SpatialReductionAttention):
+    """:class:`SpatialReductionAttention` with the same parameters and results.
+
+    ``route='few_key'`` always takes :func:`few_key_attention` (it refuses attention dropout,
+    see ``fast_block_cfg``); ``route='auto'`` takes it in fp32 CUDA training, where it pays, and
+    SDPA elsewhere. On CUDA, linear SRA pools a contiguous copy of its channels-last map: CUDA's
+    channels-last adaptive pooling parallelises over the 7x7 outputs alone.
+
+    Args:
+        *args: those of :class:`SpatialReductionAttention`.
+        route (str): 'few_key' or 'auto'.
+        **kwargs: those of :class:`SpatialReductionAttention` (``fused`` stays True).
+    """
+
+    def __init__(self, *args, route='auto', **kwargs):
+        super().__init__(*args, **kwargs)
+        if route not in ('few_key', 'auto'):
+            raise ValueError(f"route={route!r}; expected 'few_key' or 'auto'")
+        self.route = route
+
+    def reduce(self, x, hw):
+        if self.linear and x.is_cuda:
+            x = self.sr(self.pool(tokens_to_image(x, hw).contiguous()))
+            return self.act(self.norm(image_to_tokens(x)))
+        return super().reduce(x, hw)
+
+    def attend(self, q, k, v):
+        if self.route == 'few_key' or (
+            q.is_cuda
+            and q.dtype == torch.float32
+            and torch.is_grad_enabled()
+            and not (self.training and self.attn_drop.p > 0)
+        ):
+            return few_key_attention(q, k, v, self.scale)
+        return super().attend(q, k, v)

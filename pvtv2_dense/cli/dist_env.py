@@ -15,9 +15,10 @@ import torch.distributed as dist
 
 
 def _replace_sync_bn(node):
-    """Turn every ``dict(type='SyncBN')`` under ``node`` into plain BN, in place."""
+    """Turn every synchronised batch norm config under ``node`` into plain BN, in place (DDP
+    refuses SyncBatchNorm layers, ours included, in CPU modules)."""
     if isinstance(node, dict):
-        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+        if node.get('type') in ('SyncBN', 'MMSyncBN', 'LocalSyncBN'):
             node['type'] = 'BN'
         for value in node.values():
             _replace_sync_bn(value)

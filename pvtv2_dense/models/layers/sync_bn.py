@@ -3,13 +3,15 @@
 torch's ``SyncBatchNorm`` raises on CPU inputs as soon as a process group exists (even a group of
 one), and the official SegFormer code fails with "Default process group has not been initialized"
 on a single GPU. This variant keeps the same parameters and buffers (checkpoints are
-interchangeable with ``nn.BatchNorm2d`` / ``nn.SyncBatchNorm``) and decides per call.
+interchangeable with ``nn.BatchNorm2d`` / ``nn.SyncBatchNorm``) and decides per call. It is a
+registered norm type: ``norm_cfg=dict(type='LocalSyncBN')`` in any config scope.
 """
 
 import warnings
 
 import torch
 import torch.distributed as dist
+from mmengine.registry import MODELS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -34,6 +36,8 @@ def should_sync(x: torch.Tensor, training: bool) -> bool:
     return True
 
 
+# mmcv's build_norm_layer looks norm types up from the current scope up to the root registry.
+@MODELS.register_module('LocalSyncBN')
 class LocalSyncBatchNorm(nn.SyncBatchNorm):
     """``SyncBatchNorm`` in multi-process GPU training, plain batch norm everywhere else.
 
@@ -46,14 +50,3 @@ class LocalSyncBatchNorm(nn.SyncBatchNorm):
             return super().forward(x)
         # The plain batch-norm path (running stats, momentum) of torch's base class.
         return _BatchNorm.forward(self, x)
-
-    @classmethod
-    def from_sync_bn(cls, bn: nn.SyncBatchNorm) -> 'LocalSyncBatchNorm':
-        """The same layer (shared parameters and buffers) with the local fallback."""
-        out = cls(bn.num_features, bn.eps, bn.momentum, bn.affine, bn.track_running_stats,
-                  process_group=bn.process_group)  # fmt: skip
-        out.load_state_dict(bn.state_dict())
-        for p_out, p_in in zip(out.parameters(), bn.parameters()):
-            p_out.requires_grad = p_in.requires_grad
-        out.train(bn.training)
-        return out

@@ -2,14 +2,19 @@
 
 mmengine re-seeds on resume and replays the skipped batches (so data augmentation, which draws from
 numpy/random, lines up), but dropout and drop-path draw from torch's generator, which then restarts
-from the seed: a resumed run would diverge from an uninterrupted one. ``tools/train.py`` adds this
-hook to every run. With ``num_workers=0`` and deterministic mode, resuming is exact.
+from the seed: a resumed run would diverge from an uninterrupted one. This hook is in the default
+runtimes of every config here (and ``tools/train.py`` adds it to configs that lack it), so any
+Runner user resumes exactly: with ``num_workers=0`` and deterministic mode, a resumed run ends
+with the weights of an uninterrupted one.
 """
 
 import torch
 from mmengine.hooks import Hook
 
+from ..registry import register_hook
 
+
+@register_hook()
 class TorchRNGStateHook(Hook):
     """Store torch's CPU (and CUDA) generator states in checkpoints and restore them on resume."""
 

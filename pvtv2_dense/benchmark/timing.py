@@ -1,4 +1,7 @@
-"""Latency and peak-memory measurement of backbone implementations, one fresh process each.
+"""Latency and peak-memory measurement of benchmark steps, in this process or a fresh one each.
+
+A step is a zero-argument callable (one forward pass, or a whole training step) that a builder
+named ``'module:function'`` returns; the builders live beside this module, one file per model.
 
 A fresh process per measurement keeps peak memory that model's own: the rise of the peak over
 the memory in use before the timed runs (CPU: resident set, its peak reset after warm-up, taken in
@@ -12,8 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-
-IMPLS = ('ours', 'hf', 'mmdet', 'timm')
 
 
 def _status_kb(field):
@@ -57,6 +58,22 @@ def _load_builder(builder):
     return getattr(importlib.import_module(module), name)
 
 
+def train_step(model, loss_fn, lr=1e-4):
+    """One training step as a zero-argument callable: ``loss_fn()``, backward, AdamW update."""
+    import torch
+
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+
+    def step():
+        loss = loss_fn()
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+
+    return step
+
+
 def time_step(step, device='cpu', warmup=2, repeat=10):
     """Per-run seconds of ``step()`` after ``warmup`` untimed runs, and peak-memory facts over
     the timed runs only (GPU: max allocated; CPU: peak resident set, reset after warm-up)."""
@@ -83,62 +100,6 @@ def time_step(step, device='cpu', warmup=2, repeat=10):
         memory.update(kind='cpu peak resident set')
     memory.update(peak_mb=peak / 2**20, above_start_mb=(peak - base) / 2**20)
     return times, memory
-
-
-def build_backbone(impl: str, arch: str):
-    """``impl`` ('ours', 'hf', 'mmdet', 'timm') with the weights of one seeded HF PvtV2Model."""
-    import torch
-    from transformers import PvtV2Config, PvtV2Model
-
-    from ..checkpoint import to_official, to_pvtv2_dense
-    from ..models import PVTv2, resolve_arch
-
-    opts = resolve_arch(arch)
-    torch.manual_seed(0)
-    hf = PvtV2Model(PvtV2Config(**opts)).eval()
-    if impl == 'hf':
-        return hf, hf
-    ours_sd = to_pvtv2_dense(hf.state_dict())[0]
-    del hf
-    if impl == 'ours':
-        model = PVTv2(arch)
-        model.load_state_dict(ours_sd)
-        return model.eval(), model
-    if impl == 'mmdet':
-        from mmdet.models.backbones.pvt import PyramidVisionTransformerV2, pvt_convert
-
-        if opts['linear_attention']:
-            raise RuntimeError('mmdet has no linear SRA')
-        model = PyramidVisionTransformerV2(
-            embed_dims=opts['hidden_sizes'][0] // opts['num_attention_heads'][0],
-            num_layers=opts['depths'],
-            num_heads=opts['num_attention_heads'],
-            mlp_ratios=opts['mlp_ratios'],
-            qkv_bias=True,
-            norm_cfg=dict(type='LN', eps=1e-6),
-        )
-        model.load_state_dict(pvt_convert(to_official(ours_sd)))
-        return model.eval(), model
-    if impl == 'timm':
-        import timm  # needs torchvision, which does not import beside every torch build
-
-        model = timm.create_model('pvt_v2_' + arch.replace('-', '_'), pretrained=False)
-        sd = timm.models.pvt_v2.checkpoint_filter_fn(to_official(ours_sd), model)
-        model.load_state_dict(sd, strict=False)
-        return model.eval(), model.forward_features
-    raise ValueError(f'unknown implementation {impl!r}; expected one of {IMPLS}')
-
-
-def backbone_step(impl, arch, size, batch, device='cpu'):
-    """A zero-argument forward pass of backbone ``impl`` on a random batch."""
-    import torch
-
-    model, call = build_backbone(impl, arch)
-    model.to(device)
-    if impl == 'hf':
-        call = model
-    x = torch.randn(batch, 3, *((size, size) if isinstance(size, int) else size), device=device)
-    return lambda: call(x)
 
 
 def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
@@ -196,12 +157,6 @@ def measure_steps_paired(builder, kwargs_list, device='cpu', repeat=10, warmup=2
     return results
 
 
-def measure(impl, arch, size, batch, device='cpu', repeat=10, warmup=2):
-    """Forward latency and peak memory of backbone ``impl``, in this process."""
-    kwargs = dict(impl=impl, arch=arch, size=size, batch=batch)
-    return measure_step(f'{__name__}:backbone_step', kwargs, device, repeat, warmup)
-
-
 # For the CPU peak-memory run: glibc hands every allocation of 64 KiB or more straight back to the
 # system when it is freed, so the resident set follows the tensors alive at each moment instead of
 # what the allocator happens to keep cached from earlier steps (which differs between models with
@@ -214,7 +169,7 @@ EXACT_RSS_ENV = dict(
 
 def _run_fresh(args, env=None, function='measure_step'):
     code = (
-        f'import json, sys; from pvtv2_dense.utils.benchmark import {function}; '
+        f'import json, sys; from pvtv2_dense.benchmark.timing import {function}; '
         f'print(json.dumps({function}(*json.loads(sys.argv[1]))))'
     )
     proc = subprocess.run(
@@ -262,9 +217,3 @@ def measure_steps_paired_in_subprocess(
     args = [builder, kwargs_list, device, repeat, warmup, grad]
     result = _run_fresh(args, function='measure_steps_paired')
     return [result] * len(kwargs_list) if isinstance(result, dict) else result
-
-
-def measure_in_subprocess(impl, arch, size, batch, device='cpu', repeat=10, warmup=2) -> dict:
-    """Backbone forward measurement (see :func:`measure`) in a fresh interpreter."""
-    kwargs = dict(impl=impl, arch=arch, size=size, batch=batch)
-    return measure_step_in_subprocess(f'{__name__}:backbone_step', kwargs, device, repeat, warmup)

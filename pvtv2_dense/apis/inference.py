@@ -12,7 +12,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
-from .cli import check_checkpoint
+from ..cli import check_checkpoint
 
 _ANNOTATION_LOADER = re.compile(r'(^|\.)Load\w*Annotation')
 

@@ -1,0 +1,31 @@
+"""Command-line plumbing shared by ``tools/``: errors, config loading, checkpoint checks and the
+launcher environment."""
+
+from .checkpoints import check_checkpoint, read_checkpoint, unwrap_model
+from .config import (
+    add_compile_arg,
+    apply_compile_arg,
+    check_cfg_options,
+    default_work_dir,
+    load_config,
+    refuse_overwrite,
+)
+from .dist_env import adapt_for_cpu
+from .errors import EXIT_USER_ERROR, CLIError, cli_entry, one_line
+
+__all__ = [
+    'EXIT_USER_ERROR',
+    'CLIError',
+    'adapt_for_cpu',
+    'add_compile_arg',
+    'apply_compile_arg',
+    'check_cfg_options',
+    'check_checkpoint',
+    'cli_entry',
+    'default_work_dir',
+    'load_config',
+    'one_line',
+    'read_checkpoint',
+    'refuse_overwrite',
+    'unwrap_model',
+]

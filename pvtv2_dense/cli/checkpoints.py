@@ -1,0 +1,80 @@
+"""Checkpoint arguments of the tools: read safely, and check that they fit the model."""
+
+import os.path as osp
+import re
+
+from .errors import CLIError, one_line
+
+
+def unwrap_model(model):
+    """The model whose ``state_dict`` checkpoints store (drops DDP and TTA wrappers)."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
+
+
+def read_checkpoint(path):
+    """Load a checkpoint file (safe loading) or raise a one-line :class:`CLIError`."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    if not osp.isfile(path):
+        raise CLIError(f'checkpoint {path} does not exist')
+    try:
+        ckpt = _load_checkpoint(path, map_location='cpu')
+    except Exception as err:
+        raise CLIError(f'cannot read checkpoint {path}: {one_line(err)}') from None
+    if not isinstance(ckpt, dict):
+        raise CLIError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
+    return ckpt
+
+
+def check_checkpoint(model, path, config_path=None):
+    """Raise a one-line :class:`CLIError` unless ``path`` holds weights for ``model``.
+
+    mmengine loads with ``strict=False`` and only warns, so a checkpoint of another variant
+    would silently leave layers random. Here any shape mismatch, or any model tensor the
+    checkpoint lacks, is an error; extra checkpoint tensors (e.g. an auxiliary head) are not.
+
+    Args:
+        model (nn.Module): the built model (wrappers are looked through).
+        path (str): checkpoint file.
+        config_path (str, optional): named in the message.
+
+    Returns:
+        dict: the loaded checkpoint.
+    """
+    from pvtv2_dense.checkpoint import describe
+
+    ckpt = read_checkpoint(path)
+    sd = ckpt.get('state_dict', ckpt)
+    sd = {re.sub(r'^module\.', '', k): v for k, v in sd.items() if hasattr(v, 'shape')}
+    own = unwrap_model(model).state_dict()
+    what = f'checkpoint {path} does not fit ' + (
+        f'config {config_path}' if config_path else 'the model'
+    )
+    if not set(sd) & set(own):
+        raise CLIError(
+            f'{what}: no tensor names in common (checkpoint e.g. {next(iter(sd), "<empty>")!r}, '
+            f'model e.g. {next(iter(own))!r})'
+        )
+    bad = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    missing = [k for k in own if k not in sd]
+    if bad:
+        k = bad[0]
+        msg = (
+            f'{what}: {len(bad)} tensors differ in shape, e.g. {k}: checkpoint '
+            f'{tuple(sd[k].shape)} vs model {tuple(own[k].shape)}'
+        )
+        ck_bb = {k[9:]: v for k, v in sd.items() if k.startswith('backbone.')}
+        own_bb = {k[9:]: v for k, v in own.items() if k.startswith('backbone.')}
+        if any(k.startswith('layers.') for k in ck_bb):
+            msg += f'; backbone in checkpoint: {describe(ck_bb)}; in config: {describe(own_bb)}'
+        raise CLIError(msg)
+    if missing:
+        raise CLIError(
+            f'{what}: it lacks {len(missing)} of the model tensors, e.g. {missing[0]} '
+            '(a backbone-only or other-task checkpoint?)'
+        )
+    return ckpt
