@@ -48,9 +48,33 @@ def test_odd_input_sizes(size, expected):
     assert not all(v.is_contiguous() for v in views)
 
 
-def test_too_small_input_says_so():
-    with pytest.raises(ValueError, match='input too small: stage 0 has a 4x4 map'):
-        tiny()(torch.randn(1, 3, 16, 16))
+@pytest.mark.parametrize('linear', [False, True], ids=['sra', 'li'])
+@pytest.mark.parametrize('size', [(1, 1), (3, 5), (16, 16), (17, 300), (300, 17), (31, 32)])
+def test_every_size_from_one_pixel(size, linear):
+    """Maps smaller than a stage's reduction ratio (all of them at 16 x 16: the first stage's
+    4 x 4 against ratio 8) still give features, of the sizes the embedding strides give."""
+    model = tiny(linear_attention=linear).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(2, 3, *size))
+    h, w = -(-size[0] // 4), -(-size[1] // 4)  # stride 4, then 2 per stage, rounding up
+    for i, out in enumerate(outs):
+        if i:
+            h, w = -(-h // 2), -(-w // 2)
+        assert out.shape[2:] == (h, w) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('hw', [(3, 5), (8, 3), (1, 1), (8, 8), (12, 19)])
+def test_small_maps_reduce_as_their_zero_padded_copy(hw):
+    """Below the ratio the map is reduced as if zero-padded at the bottom and right up to it;
+    at or above it (where the official code runs) nothing changes: the plain strided conv."""
+    attn = tiny().layers[0].blocks[0].attn  # sr_ratio 8
+    x = torch.randn(2, hw[0] * hw[1], attn.q.in_features)
+    image = x.transpose(1, 2).reshape(2, -1, *hw)
+    pad = (0, max(8 - hw[1], 0), 0, max(8 - hw[0], 0))
+    ref = attn.sr(torch.nn.functional.pad(image, pad)) if any(pad) else attn.sr(image)
+    ref = attn.norm(ref.flatten(2).transpose(1, 2))
+    with torch.no_grad():
+        torch.testing.assert_close(attn.reduce(x, hw), ref, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize('out_indices', [(0,), (1,), (2,), (3,), (1, 2, 3), (0, 3), (-1,)])
@@ -175,6 +199,37 @@ def test_pretrained_init_cfg_official_checkpoint(tmp_path):
     model.init_weights()
     for k, v in src.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
+
+
+@pytest.mark.parametrize(
+    'fmt, model_eps, expected',
+    [
+        ('official', None, None),
+        ('official', 1e-6, 'leave layer_norm_eps unset'),
+        ('mmdet', None, 'set layer_norm_eps=1e-6'),
+        ('mmdet', 1e-6, None),
+    ],
+)
+def test_loading_says_which_eps_reproduces_the_checkpoint(
+    tmp_path, monkeypatch, fmt, model_eps, expected
+):
+    from mmdet.models.backbones.pvt import pvt_convert
+
+    from pvtv2_dense.checkpoint import loading
+
+    official = to_official(tiny().state_dict())
+    path = tmp_path / f'{fmt}.pth'
+    torch.save(official if fmt == 'official' else pvt_convert(official), path)
+    arch = dict(TINY_ARCH, layer_norm_eps=model_eps)
+    model = PVTv2(arch, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    logged = []
+    monkeypatch.setattr(loading, 'print_log', lambda msg, **kwargs: logged.append(msg))
+    model.init_weights()
+    notes = [m for m in logged if 'reproduce' in m]
+    if expected is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and expected in notes[0] and str(path) in notes[0], notes
 
 
 def test_mismatched_checkpoint_says_what_it_is(tmp_path):

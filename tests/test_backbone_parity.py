@@ -1,4 +1,5 @@
-"""Exact parity with HF transformers' PvtV2 and mmdet's PyramidVisionTransformerV2."""
+"""Parity with HF transformers' PvtV2 and mmdet's PyramidVisionTransformerV2 in float32 (the
+float64 proofs of exactness are in test_float64_parity.py), and the checkpoint formats."""
 
 import pytest
 import torch
@@ -13,6 +14,8 @@ SMALL = dict(
     num_attention_heads=[1, 2, 4, 4],
     mlp_ratios=[8, 8, 4, 4],
 )
+# HF's PvtV2 and mmdet's PVTv2 use one eps in every LayerNorm.
+EPS = dict(layer_norm_eps=1e-6)
 
 
 def _perturb(module, seed=0):
@@ -32,7 +35,7 @@ def _hf(options, cls=PvtV2Model, **extra):
 def _ours_from(hf_model, options, **kwargs):
     ours, fmt, _ = to_pvtv2_dense(hf_model.state_dict())
     assert fmt == 'hf_pvt_v2'
-    model = PVTv2(dict(options), **kwargs).eval()
+    model = PVTv2(dict(options, **EPS), **kwargs).eval()
     model.load_state_dict(ours, strict=True)
     return model
 
@@ -70,7 +73,7 @@ def test_classifier_logits_and_loss_equal_hf(linear):
     hf = _hf(options, PvtV2ForImageClassification, num_labels=7)
     ours_sd, _, ignored = to_pvtv2_dense(hf.state_dict())
     assert set(ignored) == {'classifier.weight', 'classifier.bias'} or not ignored
-    model = PVTv2ImageClassifier(dict(options), num_classes=7).eval()
+    model = PVTv2ImageClassifier(dict(options, **EPS), num_classes=7).eval()
     model.backbone.load_state_dict(ours_sd, strict=True)
     model.head.load_state_dict(hf.classifier.state_dict())
     x, labels = torch.randn(3, 3, 64, 64), torch.tensor([0, 3, 6])
@@ -83,7 +86,7 @@ def test_classifier_logits_and_loss_equal_hf(linear):
 
 def test_single_label_is_regression_like_hf():
     hf = _hf(SMALL, PvtV2ForImageClassification, num_labels=1)
-    model = PVTv2ImageClassifier(dict(SMALL), num_classes=1).eval()
+    model = PVTv2ImageClassifier(dict(SMALL, **EPS), num_classes=1).eval()
     model.backbone.load_state_dict(to_pvtv2_dense(hf.state_dict())[0])
     model.head.load_state_dict(hf.classifier.state_dict())
     x, y = torch.randn(2, 3, 64, 64), torch.tensor([0.5, -1.0])
@@ -96,7 +99,7 @@ def test_features_equal_mmdet_pvtv2():
     from mmdet.models.backbones.pvt import PyramidVisionTransformerV2, pvt_convert
 
     torch.manual_seed(0)
-    ours = _perturb(PVTv2(dict(SMALL)))
+    ours = _perturb(PVTv2(dict(SMALL, **EPS)))
     mmdet = PyramidVisionTransformerV2(
         embed_dims=16,
         num_layers=SMALL['depths'],

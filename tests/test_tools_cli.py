@@ -211,16 +211,23 @@ def test_browse_dataset_draws_pipeline_output(seg, tmp_path):
     assert img.shape[0] == 64
 
 
-@pytest.mark.skipif(
-    not osp.exists(osp.join(ROOT, 'tools/analysis_tools/get_flops.py')),
-    reason='get_flops.py not written yet',
-)
-def test_get_flops_runs(seg, monkeypatch, capsys):
+def test_get_flops_counts_the_model(seg, monkeypatch, capsys, tmp_path):
+    """The parameter count is the model's own; FLOPs grow between linearly and quadratically
+    with the pixel count (every op is linear in pixels but attention, which is quadratic)."""
     tool = load_tool('tools/analysis_tools/get_flops.py')
-    monkeypatch.setattr(sys, 'argv', ['get_flops.py', seg['config'], '--shape', '64', '64'])
-    tool.main()
-    out = capsys.readouterr().out.lower()
-    assert 'flops' in out and 'params' in out and '3x64x64' in out
+    results = {}
+    for shape in ((64, 64), (64, 128)):
+        out = tmp_path / f'{shape[1]}.json'
+        argv = ['get_flops.py', seg['config'], '--shape', *map(str, shape), '--json', str(out)]
+        monkeypatch.setattr(sys, 'argv', argv)
+        tool.main()
+        assert f'input 3x{shape[0]}x{shape[1]}' in capsys.readouterr().out
+        results[shape] = json.loads(out.read_text())
+    init_default_scope('mmseg')
+    model = MODELS.build(seg['cfg'].model)
+    assert results[(64, 64)]['params'] == sum(p.numel() for p in model.parameters())
+    ratio = results[(64, 128)]['flops'] / results[(64, 64)]['flops']
+    assert results[(64, 64)]['flops'] > 0 and 2.0 <= ratio <= 4.0, ratio
 
 
 def test_bad_config_path_is_one_line(capsys, tmp_path):

@@ -1,6 +1,7 @@
 # Exact GLPN on KITTI (MiT-b4 == PVTv2-b4 with MLP ratio 4; inputs in [0, 1], max depth 80 m).
 # Weights: python tools/model_converters/convert_glpn.py PATH/glpn-kitti \
 #     pretrained/glpn_kitti_converted.pth
+# layer_norm_eps unset: GLPDepth's own norms; 1e-5 reproduces HF's GLPNForDepthEstimation.
 _base_ = './glpn_pvtv2-b0_4xb3-25e_kitti-352x704.py'
 model = dict(
     data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]),

@@ -2,6 +2,8 @@
 # Evaluate the published model: convert HF `vinvino02/glpn-nyu` with
 #   python tools/model_converters/convert_glpn.py PATH/glpn-nyu pretrained/glpn_nyu_converted.pth
 # GLPN feeds images scaled to [0, 1] without mean/std normalisation: so does this config.
+# layer_norm_eps is left unset: GLPDepth's own (official MiT) norms, as its test.py computes;
+# add model.backbone.layer_norm_eps=1e-5 to reproduce HF's GLPNForDepthEstimation instead.
 _base_ = './glpn_pvtv2-b0_4xb3-25e_nyu-448x576.py'
 model = dict(
     data_preprocessor=dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0]),

@@ -13,7 +13,8 @@ def build_backbone(impl: str, arch: str):
     from ..checkpoint import to_official, to_pvtv2_dense
     from ..models import PVTv2, resolve_arch
 
-    opts = resolve_arch(arch)
+    # One eps in every LayerNorm, as HF's and mmdet's PVTv2 have it.
+    opts = resolve_arch(arch, layer_norm_eps=1e-6)
     torch.manual_seed(0)
     hf = PvtV2Model(PvtV2Config(**opts)).eval()
     if impl == 'hf':
@@ -21,7 +22,7 @@ def build_backbone(impl: str, arch: str):
     ours_sd = to_pvtv2_dense(hf.state_dict())[0]
     del hf
     if impl == 'ours':
-        model = PVTv2(arch)
+        model = PVTv2(arch, layer_norm_eps=1e-6)
         model.load_state_dict(ours_sd)
         return model.eval(), model
     if impl == 'mmdet':

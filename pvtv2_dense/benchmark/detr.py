@@ -40,7 +40,9 @@ def build_detr(impl, config):
     if impl not in ('ours', 'mmdet'):
         raise ValueError(f"unknown implementation {impl!r}; expected 'ours' or 'mmdet'")
     torch.manual_seed(0)
-    ours = build_from_config(config, 'mmdet', {'model.backbone.init_cfg': None})
+    # mmdet's PVTv2 has one eps for every LayerNorm: ours takes the same.
+    options = {'model.backbone.init_cfg': None, 'model.backbone.layer_norm_eps': 1e-6}
+    ours = build_from_config(config, 'mmdet', options)
     if impl == 'ours':
         return ours
     mine = ours.backbone

@@ -1,17 +1,20 @@
 from .formats import FORMATS, detect_format, to_official, to_pvtv2_dense
 from .hf_segformer import segformer_head_to_pvtv2_dense, segformer_to_pvtv2_dense
 from .io import read_state_dict
-from .loading import describe, load_pretrained
+from .loading import FORMAT_NORM_EPS, describe, load_pretrained, norm_eps_hint, norm_eps_note
 from .safety import UnsafeCheckpointError, install_safe_checkpoint_loading, load_from_local_safely
 
 __all__ = [
     'FORMATS',
+    'FORMAT_NORM_EPS',
     'UnsafeCheckpointError',
     'describe',
     'detect_format',
     'install_safe_checkpoint_loading',
     'load_from_local_safely',
     'load_pretrained',
+    'norm_eps_hint',
+    'norm_eps_note',
     'read_state_dict',
     'segformer_head_to_pvtv2_dense',
     'segformer_to_pvtv2_dense',

@@ -87,12 +87,13 @@ def glpn_model_cfg(hf_config: dict) -> dict:
             'sr_ratios',
             'patch_sizes',
             'strides',
-            'layer_norm_eps',
             'hidden_act',
             'num_encoder_blocks',
         )
         if key in hf_config
     }
+    # HF's GLPN builds every LayerNorm with torch's default eps, whatever its config says.
+    arch['layer_norm_eps'] = 1e-5
     if hf_config.get('head_in_index', -1) != -1:
         raise ValueError(
             f'GLPN config head_in_index={hf_config["head_in_index"]}: only -1 (the last decoder '

@@ -3,10 +3,57 @@
 import re
 from collections import defaultdict
 
+import numpy as np
 from mmengine.logging import print_log
 
 from .formats import to_pvtv2_dense
 from .io import read_state_dict
+
+# The implementation each checkpoint format comes from, and the ``layer_norm_eps`` that makes
+# our backbone compute what it computes (None: the official code's eps per norm, see PVTv2).
+FORMAT_NORM_EPS = {
+    'official': ('the official PVTv2 / SegFormer code', None),
+    'timm': ("timm (the official code's norms)", None),
+    'hf_pvt_v2': ("HF transformers' PvtV2", 1e-6),
+    'hf_segformer': ("HF transformers' Segformer / GLPN", 1e-5),
+    'mmdet': ("mmdet's PVTv2 / mmseg's MiT", 1e-6),
+}
+
+
+def _num(eps):
+    return np.format_float_scientific(eps, trim='-', exp_digits=1)
+
+
+def _eps_text(eps):
+    return (
+        'the official per-norm eps (1e-5 / 1e-6)' if eps is None else f'eps {_num(eps)} everywhere'
+    )
+
+
+def norm_eps_hint(fmt):
+    """Which backbone setting reproduces the outputs of a ``fmt`` checkpoint's implementation
+    (for the converters to print); None for formats of no known implementation."""
+    if fmt not in FORMAT_NORM_EPS:
+        return None
+    source, eps = FORMAT_NORM_EPS[fmt]
+    if eps is None:
+        return f"to reproduce {source}, leave the backbone's layer_norm_eps unset (the default)"
+    return f'to reproduce {source}, set layer_norm_eps={_num(eps)} in the backbone'
+
+
+def norm_eps_note(fmt, model_eps):
+    """One line when a ``fmt`` checkpoint's own implementation normalises differently from a
+    model with ``layer_norm_eps=model_eps``, saying which setting reproduces it; else None."""
+    if fmt not in FORMAT_NORM_EPS:
+        return None
+    source, eps = FORMAT_NORM_EPS[fmt]
+    if eps == model_eps:
+        return None
+    setting = 'leave layer_norm_eps unset' if eps is None else f'set layer_norm_eps={_num(eps)}'
+    return (
+        f'{source} uses {_eps_text(eps)} in its LayerNorms, this model {_eps_text(model_eps)}: '
+        f"{setting} in the backbone to reproduce that implementation's outputs"
+    )
 
 
 def describe(state_dict) -> str:
@@ -76,6 +123,9 @@ def load_pretrained(module, filename, prefix=None, strict=False, logger='current
             f'  checkpoint: {describe(ours)}\n  config:     {describe(own)}\n'
             f'  first mismatches: {"; ".join(bad[:3])}'
         )
+    note = norm_eps_note(fmt, getattr(module, 'arch', {}).get('layer_norm_eps'))
+    if note:
+        print_log(f'checkpoint {filename} ({fmt} format): {note}', logger=logger)
     result = module.load_state_dict(ours, strict=strict)
     missing = [k for k in result.missing_keys]
     unexpected = [k for k in result.unexpected_keys]

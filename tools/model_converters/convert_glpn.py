@@ -16,7 +16,7 @@ import sys
 
 import torch
 
-from pvtv2_dense.checkpoint import read_state_dict
+from pvtv2_dense.checkpoint import norm_eps_hint, read_state_dict
 from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
 
 _WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
@@ -52,6 +52,7 @@ def main():
         with open(config) as f:
             meta['model_cfg'] = glpn_model_cfg(json.load(f))
         print('model overrides for the config:', json.dumps(meta['model_cfg']))
+    print(f'LayerNorm eps: {norm_eps_hint("hf_segformer")}')
     torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta},
                args.dst)  # fmt: skip
     print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')

@@ -15,7 +15,13 @@ import sys
 
 import torch
 
-from pvtv2_dense.checkpoint import describe, read_state_dict, to_official, to_pvtv2_dense
+from pvtv2_dense.checkpoint import (
+    describe,
+    norm_eps_hint,
+    read_state_dict,
+    to_official,
+    to_pvtv2_dense,
+)
 
 
 def main():
@@ -43,6 +49,8 @@ def main():
     torch.save({'state_dict': out, 'meta': {'source': osp.basename(args.src), 'format': fmt}},
                args.dst)  # fmt: skip
     print(f'{args.src}: {fmt} format, {describe(ours)}')
+    if norm_eps_hint(fmt):
+        print(f'LayerNorm eps: {norm_eps_hint(fmt)}')
     print(f'wrote {len(out)} tensors to {args.dst} ({args.to}); left out {len(ignored)} keys')
 
 

@@ -19,7 +19,12 @@ import sys
 
 import torch
 
-from pvtv2_dense.checkpoint import describe, read_state_dict, segformer_to_pvtv2_dense
+from pvtv2_dense.checkpoint import (
+    describe,
+    norm_eps_hint,
+    read_state_dict,
+    segformer_to_pvtv2_dense,
+)
 from pvtv2_dense.checkpoint.hf_segformer import describe_head
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -55,6 +60,9 @@ def main():
     torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta}, args.dst)
     print(f'{src}: {fmt} format')
     print(f'  backbone: {describe(backbone)}')
+    hint = norm_eps_hint(fmt.split('+')[0])
+    if hint:
+        print(f'  LayerNorm eps: {hint}')
     print(f'  decode head: {describe_head(head)}')
     print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')
 

@@ -39,10 +39,16 @@ DEFAULT_OPTIONS = dict(
     attention_probs_dropout_prob=0.0,
     initializer_range=0.02,
     drop_path_rate=0.0,
-    layer_norm_eps=1e-6,
+    # None: the official code's eps per norm (OFFICIAL_EPS); a number: every LayerNorm, as in HF.
+    layer_norm_eps=None,
     qkv_bias=True,
     linear_attention=False,
 )
+
+# LayerNorm eps of the official PVTv2 code (whai362/PVT, which trained the released weights;
+# SegFormer's MiT and timm have the same): torch's default in the patch embeddings and the
+# spatial reduction, 1e-6 in the blocks and after each stage.
+OFFICIAL_EPS = dict(patch_embed=1e-5, reduction=1e-5, block=1e-6, stage=1e-6)
 
 _WIDE = [64, 128, 320, 512]
 ARCH_SETTINGS = {
@@ -121,6 +127,13 @@ def resolve_arch(arch: Union[str, dict], **overrides) -> dict:
     return opts
 
 
+def norm_eps(opts: dict, where: str) -> float:
+    """The LayerNorm eps at ``where`` (a key of ``OFFICIAL_EPS``): ``layer_norm_eps`` when
+    given, else the official code's."""
+    eps = opts['layer_norm_eps']
+    return OFFICIAL_EPS[where] if eps is None else eps
+
+
 def build_activation(act) -> nn.Module:
     return ACTIVATIONS[act]() if isinstance(act, str) else act
 
@@ -144,9 +157,11 @@ class OverlapPatchEmbed(nn.Module):
 class SpatialReductionAttention(nn.Module):
     """Multi-head attention whose keys and values come from a reduced copy of the map.
 
-    ``sr_ratio > 1``: a strided ``sr_ratio`` convolution reduces the map (SRA). ``linear=True``:
-    average pooling to 7x7, a 1x1 convolution, LayerNorm and GELU (linear SRA, cost linear in the
-    number of pixels). Keys and values share one projection (``kv``), as in the official code.
+    ``sr_ratio > 1``: a strided ``sr_ratio`` convolution reduces the map (SRA); a map with fewer
+    than ``sr_ratio`` rows or columns (which the official code cannot reduce) is reduced as its
+    copy zero-padded at the bottom and right to ``sr_ratio`` would be. ``linear=True``: average
+    pooling to 7x7, a 1x1 convolution, LayerNorm and GELU (linear SRA, cost linear in the number
+    of pixels). Keys and values share one projection (``kv``), as in the official code.
 
     Args:
         dims (int): token width.
@@ -191,7 +206,11 @@ class SpatialReductionAttention(nn.Module):
             x = self.sr(self.pool(tokens_to_image(x, hw)))
             return self.act(self.norm(image_to_tokens(x)))
         if self.sr_ratio > 1:
-            return self.norm(image_to_tokens(self.sr(tokens_to_image(x, hw))))
+            x = tokens_to_image(x, hw)
+            pad_h, pad_w = max(self.sr_ratio - hw[0], 0), max(self.sr_ratio - hw[1], 0)
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h))
+            return self.norm(image_to_tokens(self.sr(x)))
         return x
 
     def attend(self, q, k, v):
@@ -276,7 +295,7 @@ class PVTv2Block(nn.Module):
         **attn_kwargs,
     ):
         super().__init__()
-        eps = opts['layer_norm_eps']
+        eps = norm_eps(opts, 'block')
         self.norm1 = nn.LayerNorm(dims, eps=eps)
         self.attn = attn_cls(
             dims,
@@ -286,7 +305,7 @@ class PVTv2Block(nn.Module):
             opts['qkv_bias'],
             opts['attention_probs_dropout_prob'],
             opts['hidden_dropout_prob'],
-            eps,
+            norm_eps(opts, 'reduction'),
             **attn_kwargs,
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
@@ -312,10 +331,12 @@ class PVTv2Stage(nn.Module):
     def __init__(self, index, in_channels, drop_paths, opts, block_cfg):
         super().__init__()
         dims = opts['hidden_sizes'][index]
-        eps = opts['layer_norm_eps']
-        self.sr_ratio = 1 if opts['linear_attention'] else opts['sr_ratios'][index]
         self.patch_embed = OverlapPatchEmbed(
-            in_channels, dims, opts['patch_sizes'][index], opts['strides'][index], eps
+            in_channels,
+            dims,
+            opts['patch_sizes'][index],
+            opts['strides'][index],
+            norm_eps(opts, 'patch_embed'),
         )
         block_cls, block_kwargs = block_cfg
         self.blocks = nn.ModuleList(
@@ -330,7 +351,7 @@ class PVTv2Stage(nn.Module):
             )
             for dp in drop_paths
         )
-        self.norm = nn.LayerNorm(dims, eps=eps)
+        self.norm = nn.LayerNorm(dims, eps=norm_eps(opts, 'stage'))
 
 
 @register_model()
@@ -340,13 +361,18 @@ class PVTv2(BaseModule):
     Every option of HF's ``PvtV2Config`` is accepted as a keyword and overrides the preset, e.g.
     ``PVTv2(arch='b2', drop_path_rate=0.1)``.
 
+    LayerNorm eps: without ``layer_norm_eps`` the network is the official code's, which trained
+    the released ImageNet and SegFormer weights (and timm reproduces): eps 1e-5 in the patch
+    embeddings and the spatial reduction, 1e-6 in the blocks and after each stage.
+    ``layer_norm_eps=X`` sets every LayerNorm to X, as HF's ``PvtV2Config`` does: 1e-6 is HF
+    PvtV2, mmdet's PVTv2 and mmseg's MiT; 1e-5 is HF Segformer and GLPN.
+
     Output shapes: for an input of H x W, stage ``i`` gives a map of ``hidden_sizes[i]`` channels
     and size ``H_i x W_i`` with ``H_0 = floor((H + 2 * (p_0 // 2) - p_0) / s_0) + 1`` and the
     same rule for each later stage on the previous size (``p``: patch_sizes, ``s``: strides).
     With the default 7/4 then 3/2 embeddings this is ``ceil(H / 4)``, then halved with rounding
-    up: a 97 x 131 input gives 25x33, 13x17, 7x9 and 4x5. Any size works as long as every
-    stage with a strided reduction (``sr_ratios[i] > 1``, not linear SRA) keeps at least
-    ``sr_ratios[i]`` rows and columns (e.g. 32 x 32 pixels for the default presets).
+    up: a 97 x 131 input gives 25x33, 13x17, 7x9 and 4x5. Any size from 1 x 1 up works (see
+    :class:`SpatialReductionAttention` for maps smaller than the reduction).
 
     Args:
         arch (str | dict): 'b0', 'b1', 'b2', 'b2-li', 'b3', 'b4', 'b5', or a dict of
@@ -378,7 +404,7 @@ class PVTv2(BaseModule):
             in any supported format (official PVT/SegFormer, HF, timm, mmdet, ours), found by its
             keys. Defaults to None.
         **options: any ``PvtV2Config`` option (num_channels, depths, hidden_sizes,
-            drop_path_rate, linear_attention, ...), overriding the preset.
+            drop_path_rate, linear_attention, layer_norm_eps, ...), overriding the preset.
     """
 
     def __init__(
@@ -494,11 +520,6 @@ class PVTv2(BaseModule):
         outs, attentions = [], []
         for i, stage in enumerate(self.layers):
             x, hw = stage.patch_embed(x)
-            if stage.sr_ratio > 1 and min(hw) < stage.sr_ratio:
-                raise ValueError(
-                    f'PVTv2: input too small: stage {i} has a {hw[0]}x{hw[1]} map, smaller than '
-                    f'its spatial reduction ratio {stage.sr_ratio}'
-                )
             stage_weights = []
             for block in stage.blocks:
                 x, weights = self._run_block(block, x, hw, return_attentions)

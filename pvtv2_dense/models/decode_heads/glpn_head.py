@@ -130,8 +130,8 @@ class GLPNHead(BaseDecodeHead):
 
     def decode(self, inputs: list[Tensor]) -> Tensor:
         """Decoder features at twice the resolution of the shallowest level (before the head)."""
-        # Channels-last all the way: on CPU the full-resolution 3x3 convolutions, the bilinear
-        # upsampling and the ReLUs run ~1.5-2.5x faster in it than in NCHW; the inputs are small.
+        # Channels-last all the way: the full-resolution 3x3 convolutions, the bilinear
+        # upsampling and the ReLUs are faster in it on CPU (docs/benchmarks.md); inputs are small.
         feats = [
             f.contiguous(memory_format=torch.channels_last) for f in self._transform_inputs(inputs)
         ]
@@ -146,9 +146,10 @@ class GLPNHead(BaseDecodeHead):
 
     def forward(self, inputs: list[Tensor]) -> Tensor:
         """Depth in [0, max_depth], shape (N, 1, H, W) with H, W = 4x the first level's size."""
-        # Sigmoid in fp32: under bf16/fp16 autocast it rounds to 1 near max_depth, which
-        # zeroes its gradient. The output is fp32 either way.
-        return self.depth_head(self.decode(inputs)).float().sigmoid() * self.max_depth
+        # Sigmoid in at least fp32: under bf16/fp16 autocast it rounds to 1 near max_depth,
+        # which zeroes its gradient.
+        x = self.depth_head(self.decode(inputs))
+        return x.to(torch.promote_types(x.dtype, torch.float32)).sigmoid() * self.max_depth
 
     def loss_by_feat(self, depth: Tensor, batch_data_samples) -> dict:
         gt = torch.stack([s.gt_depth_map.data for s in batch_data_samples]).to(depth)
