@@ -1,5 +1,6 @@
 # KITTI Eigen split in the BTS/GLPDepth layout (data/README.md): KB crop to 352x1216, random
-# 352x704 training crops, max depth 80 m, Garg crop at evaluation. Depth PNGs: metres x 256.
+# 352x704 training crops, max depth 80 m, Garg crop of the KB window at evaluation. Depth PNGs:
+# metres x 256.
 dataset_type = 'KITTIDepthDataset'
 data_root = 'data/kitti'
 crop_size = (352, 704)
@@ -66,7 +67,13 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = val_dataloader
+# Garg crop of the KB window, as GLPDepth's test.py; crop_reference='frame' places it on the full
+# frame instead, as BTS's bts_eval.py (about 13 more rows at the top; see data/README.md).
 val_evaluator = dict(
-    type='CroppedDepthMetric', min_depth_eval=1e-3, max_depth_eval=max_depth, crop_type='garg_crop'
+    type='CroppedDepthMetric',
+    min_depth_eval=1e-3,
+    max_depth_eval=max_depth,
+    crop_type='garg_crop',
+    crop_reference='window',
 )
 test_evaluator = val_evaluator
