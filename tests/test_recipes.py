@@ -83,7 +83,7 @@ DEFORMABLE_DETR = {
     'auto_scale_lr.enable': "mmdet's default (disabled) stated; base_batch_size is compared",
 }
 BACKBONE_DROP_PATH = 'model.backbone.drop_path_rate'
-DETR_DROP_PATH = 0.1  # PVTv2's detection recipe (whai362/PVT detection configs): ResNet has none
+DETR_DROP_PATH = 0.1  # whai362/PVT v2's detection/pvt_v2.py (every size); ResNet has none
 
 
 def _load(path):
