@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import ConfigDict
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose
+from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.datasets import NYUDataset
@@ -142,18 +144,56 @@ def test_metric_reports_every_metric_and_applies_the_garg_crop():
     whole = _metric_results(CroppedDepthMetric(max_depth_eval=80), gt, pred)
     assert set(whole) == set(CroppedDepthMetric.METRICS)
     assert whole['d1'] < 0.8
-    garg = _metric_results(CroppedDepthMetric(max_depth_eval=80, crop_type='garg_crop'), gt, pred)
-    assert garg['d1'] == 1.0 and garg['abs_rel'] == 0.0
-    # The same frame after KBCrop: the crop still lands at the frame's rows, not the window's.
-    win_gt, win_pred = gt[..., 23:, 13:1229], pred[..., 23:, 13:1229]
-    kb = _metric_results(CroppedDepthMetric(max_depth_eval=80, crop_type='garg_crop'),
-                         win_gt, win_pred, kb_frame=(375, 1242, 23, 13))  # fmt: skip
-    assert kb['d1'] == 1.0
+    for reference in ('window', 'frame'):  # without kb_frame the map is the frame
+        metric = CroppedDepthMetric(max_depth_eval=80, crop_type='garg_crop',
+                                    crop_reference=reference)  # fmt: skip
+        garg = _metric_results(metric, gt, pred)
+        assert garg['d1'] == 1.0 and garg['abs_rel'] == 0.0
+
+
+def _evaluated_pixels(kitti_cfg, frame_dir, crop_reference):
+    """(rows, columns, count) of the KB-window pixels that the KITTI test config evaluates.
+
+    A 375x1242 frame goes through the config's own test pipeline (real PNG files, KBCrop,
+    PackSegInputs) and evaluator; the prediction encodes each pixel's index in its value, so the
+    values the metric keeps name the pixels it keeps.
+    """
+    compose = Compose(kitti_cfg.test_pipeline)
+    packed = compose(dict(img_path=str(frame_dir / 'img.png'),
+                          depth_map_path=str(frame_dir / 'depth.png'), seg_fields=[]))  # fmt: skip
+    sample = packed['data_samples']
+    h, w = sample.gt_depth_map.data.shape[-2:]
+    index = torch.arange(h * w, dtype=torch.float64).reshape(1, h, w)
+    sample.pred_depth_map = PixelData(data=1.0 + index * 1e-4)  # 1 .. 43.8 m, exact in float64
+    sample.gt_depth_map = PixelData(data=sample.gt_depth_map.data.double())
+    evaluator = Evaluator(dict(kitti_cfg.test_evaluator, crop_reference=crop_reference))
+    evaluator.process([sample], dict(inputs=[packed['inputs']]))
+    ((_, kept),) = evaluator.metrics[0].results
+    kept = torch.round((kept - 1.0) * 1e4).long()
+    return sorted(set((kept // w).tolist())), sorted(set((kept % w).tolist())), kept.numel()
+
+
+def test_kitti_garg_crop_keeps_the_exact_pixels_of_each_convention(tmp_path):
+    kitti_cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/kitti_352x704.py'))
+    assert kitti_cfg.test_evaluator.crop_reference == 'window'  # the GLPN KITTI recipe
+    cv2.imwrite(str(tmp_path / 'img.png'), np.full((375, 1242, 3), 90, np.uint8))
+    cv2.imwrite(str(tmp_path / 'depth.png'), np.full((375, 1242), 10 * 256, np.uint16))
+    # GLPDepth (test.py's cropping_img): fractions of the 352x1216 KB window.
+    rows, cols, count = _evaluated_pixels(kitti_cfg, tmp_path, 'window')
+    assert (rows[0], rows[-1], cols[0], cols[-1]) == (143, 348, 43, 1171)
+    assert count == len(rows) * len(cols) == 206 * 1129  # the whole rectangle, nothing else
+    # BTS (bts_eval.py): fractions of the 375x1242 frame (rows 153-370, columns 44-1196), seen
+    # from the window, whose top-left pixel is frame pixel (23, 13).
+    rows, cols, count = _evaluated_pixels(kitti_cfg, tmp_path, 'frame')
+    assert (rows[0], rows[-1], cols[0], cols[-1]) == (130, 347, 31, 1183)
+    assert count == len(rows) * len(cols) == 218 * 1153
 
 
 def test_metric_rejects_unknown_names():
     with pytest.raises(ValueError, match='crop_type'):
         CroppedDepthMetric(crop_type='kitti')
+    with pytest.raises(ValueError, match='crop_reference'):
+        CroppedDepthMetric(crop_type='garg_crop', crop_reference='kb')
     with pytest.raises(ValueError, match='depth_metrics'):
         CroppedDepthMetric(depth_metrics=['d1', 'rms'])
     assert CroppedDepthMetric(depth_metrics=['d1', 'silog']).metrics == ('d1', 'silog')

@@ -1,4 +1,4 @@
-# PVTv2-b5, ADE20K 640x640 crops (scales 2560x640).
+# PVTv2-b5, ADE20K 640x640 crops (scale 2048x640).
 _base_ = [
     '../_base_/models/segformer_pvtv2-b0.py',
     '../_base_/datasets/ade20k_640x640.py',

@@ -1,14 +1,18 @@
 """State-dict formats of PVTv2 checkpoints, detected by their keys and mapped onto ours.
 
-Formats (key names in ``shared/reference.md``, section 2):
+Formats (key names as the source code of each repository defines them):
 
 - ``pvtv2_dense``: ours, ``layers.{i}.{patch_embed|blocks.{j}|norm}``.
-- ``official``: whai362/PVT v2 and SegFormer's MiT encoders, ``patch_embed{i+1}``,
-  ``block{i+1}.{j}``, ``norm{i+1}``, fused ``attn.kv``.
-- ``hf_pvt_v2``: transformers ``PvtV2Model`` / ``PvtV2ForImageClassification``.
-- ``hf_segformer``: the encoder of transformers' Segformer and GLPN models (4.x key names).
-- ``timm``: timm's ``pvt_v2_*``.
-- ``mmdet``: mmdet 3.x ``PyramidVisionTransformerV2`` (fused q/k/v ``in_proj``, 1x1-conv FFN).
+- ``official``: whai362/PVT (branch v2, ``classification/pvt_v2.py``) and SegFormer's MiT
+  encoders (NVlabs/SegFormer, ``mmseg/models/backbones/mix_transformer.py``),
+  ``patch_embed{i+1}``, ``block{i+1}.{j}``, ``norm{i+1}``, fused ``attn.kv``.
+- ``hf_pvt_v2``: huggingface/transformers ``PvtV2Model`` / ``PvtV2ForImageClassification``
+  (``models/pvt_v2/modeling_pvt_v2.py``).
+- ``hf_segformer``: the encoder of transformers' Segformer and GLPN models (4.x key names,
+  ``models/segformer/modeling_segformer.py``, ``models/glpn/modeling_glpn.py``).
+- ``timm``: huggingface/pytorch-image-models ``pvt_v2_*`` (``timm/models/pvt_v2.py``).
+- ``mmdet``: open-mmlab/mmdetection 3.x ``PyramidVisionTransformerV2``
+  (``mmdet/models/backbones/pvt.py``; fused q/k/v ``in_proj``, 1x1-conv FFN).
 
 Everything else in a checkpoint (classifier, decode heads, optimizer state) is returned apart as
 "ignored" keys, so that loading into a backbone can stay quiet about it.

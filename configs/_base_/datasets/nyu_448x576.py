@@ -6,13 +6,15 @@ crop_size = (448, 576)
 max_depth = 10.0
 meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
              'flip', 'flip_direction', 'category_id')  # fmt: skip
+# GLPDepth's order (its BaseDataset.augment_training_data): the CutDepth strip is pasted on the
+# whole frame, then flip, crop and the photometric jitter, which alters the strip too.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='DepthPhotometric', prob=0.5),
     dict(type='VerticalCutDepth', prob=0.25, p=0.75, max_depth=max_depth),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='DepthPhotometric', prob=0.5),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
@@ -40,6 +42,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    drop_last=True,  # as GLPDepth's train.py: every batch is full
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -7,9 +7,9 @@ crop_size = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
+    dict(type='VerticalCutDepth', prob=0.25, p=0.75, max_depth={{_base_.max_depth}}),
     dict(type='RandomFlip', prob=0.5),
     dict(type='DepthPhotometric', prob=0.5),
-    dict(type='VerticalCutDepth', prob=0.25, p=0.75, max_depth={{_base_.max_depth}}),
     dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}}),
 ]
 train_dataloader = dict(

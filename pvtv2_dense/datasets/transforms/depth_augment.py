@@ -7,8 +7,11 @@
 - ``DepthPhotometric``: brightness/contrast, gamma and HSV jitter with GLPDepth's ranges (it
   uses albumentations, which mmseg only wraps and our environment does not install).
 
-Both change only the image: the depth, the geometry and the metadata stay as they are, so
-they can sit anywhere after ``LoadDepthAnnotation`` (CutDepth needs the depth).
+Both change only the image: the depth, the geometry and the metadata stay as they are.
+GLPDepth's order (``BaseDataset.augment_training_data``) is CutDepth on the whole frame, then
+flip, random crop and the photometric jitter, so the strip's width is drawn on the full frame
+width, the crop may leave it out, and the jitter alters the pasted strip too; the NYU and KITTI
+configs keep that order.
 """
 
 import cv2

@@ -12,8 +12,8 @@ class KBCrop(BaseTransform):
     KITTI raw frames are about 375x1242 and vary by a few pixels between drives; BTS and
     GLPDepth train and test on this fixed 352x1216 window. The crop is the same for the image
     and every map in ``seg_fields``. ``kb_frame`` = (frame height, width, top, left) is recorded
-    so that ``CroppedDepthMetric`` can place the KITTI crops in frame coordinates (add it to
-    ``PackSegInputs``' ``meta_keys``).
+    so that ``CroppedDepthMetric(crop_reference='frame')`` can place the KITTI crops in frame
+    coordinates, as BTS does (add it to ``PackSegInputs``' ``meta_keys``).
 
     Args:
         height (int): window height. Defaults to 352.
@@ -38,7 +38,7 @@ class KBCrop(BaseTransform):
             results[key] = results[key][window]
         # The cropped window is what is evaluated: predictions go back to this size.
         results['img_shape'] = results['ori_shape'] = results['img'].shape[:2]
-        # Full-frame geometry, for evaluation crops defined on the whole KITTI frame (garg/eigen).
+        # Full-frame geometry, for KITTI crops placed on the whole frame (BTS's convention).
         results['kb_frame'] = (h, w, top, left)
         return results
 
