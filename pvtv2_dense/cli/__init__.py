@@ -11,7 +11,7 @@ from .config import (
     refuse_overwrite,
 )
 from .dist_env import adapt_for_cpu
-from .errors import EXIT_USER_ERROR, CLIError, cli_entry, one_line
+from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
 
 __all__ = [
     'EXIT_USER_ERROR',
@@ -23,6 +23,7 @@ __all__ = [
     'check_checkpoint',
     'cli_entry',
     'default_work_dir',
+    'input_error_message',
     'load_config',
     'one_line',
     'read_checkpoint',

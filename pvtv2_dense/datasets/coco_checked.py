@@ -12,6 +12,7 @@ from functools import partial
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 
+from ..errors import DataError
 from ..registry import register_dataset
 
 IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
@@ -21,7 +22,7 @@ BOX_TOLERANCE = 1.0
 MAX_REPORTED = 10
 
 
-class AnnotationError(ValueError):
+class AnnotationError(DataError):
     """A COCO annotation file that does not follow the format."""
 
 
