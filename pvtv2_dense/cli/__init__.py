@@ -12,6 +12,12 @@ from .config import (
 )
 from .dist_env import adapt_for_cpu
 from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
+from .outputs import (
+    atomic_output,
+    check_output_file,
+    check_run_dir,
+    save_torch_atomically,
+)
 
 __all__ = [
     'EXIT_USER_ERROR',
@@ -19,6 +25,9 @@ __all__ = [
     'adapt_for_cpu',
     'add_compile_arg',
     'apply_compile_arg',
+    'atomic_output',
+    'check_output_file',
+    'check_run_dir',
     'check_cfg_options',
     'check_checkpoint',
     'cli_entry',
@@ -28,5 +37,6 @@ __all__ = [
     'one_line',
     'read_checkpoint',
     'refuse_overwrite',
+    'save_torch_atomically',
     'unwrap_model',
 ]

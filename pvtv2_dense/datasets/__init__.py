@@ -1,5 +1,5 @@
-from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
 from .checks import CheckedSamplesMixin, out_of_range, sample_files
+from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
 from .kitti_depth import CheckedNYUDataset, KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
