@@ -15,9 +15,11 @@ import argparse
 import platform
 
 from pvtv2_dense.benchmark.backbones import IMPLS, measure_in_subprocess
+from pvtv2_dense.cli import cli_entry
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -27,7 +29,7 @@ def main():
     parser.add_argument('--impls', nargs='+', default=list(IMPLS), choices=IMPLS)
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=10, help='timed runs per measurement')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import torch
 

@@ -36,6 +36,7 @@ from pvtv2_dense.benchmark.timing import (
     measure_steps_paired_in_subprocess,
     peak_memory_in_subprocess,
 )
+from pvtv2_dense.cli import cli_entry
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITES = {
@@ -104,7 +105,8 @@ def paired_rounds(builder, impls, kwargs, args, grad):
     return runs
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -118,7 +120,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--rounds', type=int, default=1)
     parser.add_argument('--paired', action='store_true')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import torch
 

@@ -14,7 +14,6 @@ Examples:
 import argparse
 import json
 import os.path as osp
-import sys
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
@@ -22,6 +21,8 @@ from mmengine.analysis.jit_handles import get_shape
 from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope, init_default_scope
+
+from pvtv2_dense.cli import CLIError, cli_entry
 
 
 def sdpa_flop_jit(inputs, outputs):
@@ -75,7 +76,8 @@ def complexity(cfg, shape):
     return params, flops, table
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -86,12 +88,12 @@ def main():
     parser.add_argument('--table', action='store_true', help='print the per-module table')
     parser.add_argument('--json', help='also write {"params", "flops"} to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2) or min(args.shape) < 1:
-        sys.exit(f'error: --shape takes H W or one size, got {args.shape}')
+        raise CLIError(f'--shape takes H W or one size, got {args.shape}')
     shape = tuple(args.shape * 2 if len(args.shape) == 1 else args.shape)
     if not osp.isfile(args.config):
-        sys.exit(f'error: config {args.config} does not exist')
+        raise CLIError(f'config {args.config} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -14,9 +14,11 @@ import os
 import os.path as osp
 
 from pvtv2_dense.benchmark.backbones import measure_in_subprocess
+from pvtv2_dense.cli import cli_entry
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -26,7 +28,7 @@ def main():
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--out-dir', default='docs')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
 
     rows = []
