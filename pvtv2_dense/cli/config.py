@@ -43,6 +43,25 @@ def load_config(path, cfg_options=None):
     return cfg
 
 
+def _type_mismatch(key, old, new):
+    """A message when ``new`` cannot stand for the config's number or flag ``old``, else None
+    (strings, dicts and lists are left to the classes that read them)."""
+    if old is None or new is None:
+        return None
+    if isinstance(old, bool):
+        ok, kind = isinstance(new, bool), 'True or False'
+    elif isinstance(old, (int, float)):
+        ok, kind = isinstance(new, (int, float)) and not isinstance(new, bool), 'a number'
+    else:
+        return None
+    if ok:
+        return None
+    return (
+        f'--cfg-options {key}={new!r}: expected {kind}, as the config has {old!r} '
+        f'(got {type(new).__name__})'
+    )
+
+
 def check_cfg_options(cfg, options):
     """Check that every dotted key's parent exists; return the keys that add a new leaf.
 
@@ -54,7 +73,8 @@ def check_cfg_options(cfg, options):
         list[str]: keys whose last component is new (their parent dict exists).
 
     Raises:
-        CLIError: naming the first key whose parent path is missing or not a dict/list.
+        CLIError: naming the first key whose parent path is missing or not a dict/list, or
+            whose value is not a number (or a flag) where the config has one.
     """
     added = []
     for key in options:
@@ -68,6 +88,10 @@ def check_cfg_options(cfg, options):
                         f'--cfg-options key {key!r}: {where} is a list of {len(node)} items, '
                         f'{part!r} is not an index into it'
                     )
+                if last:
+                    mismatch = _type_mismatch(key, node[int(part)], options[key])
+                    if mismatch:
+                        raise CLIError(mismatch)
                 node = node[int(part)]
             elif isinstance(node, dict):
                 if part not in node:
@@ -78,6 +102,10 @@ def check_cfg_options(cfg, options):
                     raise CLIError(
                         f'--cfg-options key {key!r}: {where} has no key {part!r} (it has: {known})'
                     )
+                if last:
+                    mismatch = _type_mismatch(key, node[part], options[key])
+                    if mismatch:
+                        raise CLIError(mismatch)
                 node = node[part]
             else:
                 raise CLIError(
