@@ -11,6 +11,7 @@ import os
 import os.path as osp
 import runpy
 import shutil
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -219,12 +220,14 @@ def seg_data(name, *options):
 
 
 def qs_data(config, name, *extra):
+    """train.py on a quickstart config, its training set replaced by a broken copy (and the
+    validation set by the same copy, whose validation split is intact)."""
     return lambda w: [
         osp.join(ROOT, config),
         '--work-dir',
         w['p']('runs', name),
         '--cfg-options',
-        f'train_dataloader.dataset.data_root={w["bad"][name + "_root"]}',
+        *[f'{s}_dataloader.dataset.data_root={w["bad"][name + "_root"]}' for s in ('train', 'val')],
         'train_cfg.max_iters=1',
         *extra,
     ]
@@ -525,6 +528,7 @@ def test_bad_input(case, ws):
     before = tree_digest(ws['t'])
     status, out, err = run_tool(case.tool, args, cwd=ws['t'])
     lines = [line for line in err.splitlines() if line.strip()]
+    print(f'MATRIX|{case.id}|{status}|{lines[-1] if lines and status else ""}')
     assert status == case.status, f'{case.id}: exit {status}\n{err[-3000:]}'
     assert 'Traceback' not in err, err[-3000:]
     assert not osp.exists(ws['p']('pwned'))
@@ -545,4 +549,6 @@ def test_bad_input(case, ws):
         path = ws['p'](p)
         shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
     assert not leftovers or case.status == 0, leftovers
-    assert tree_digest(ws['t']) == before, f'{case.id} changed a file that existed before'
+    if tree_digest(ws['t']) != before:
+        newer = subprocess.run(['find', ws['t'], '-newer', ws['p']('seg.py')], capture_output=True)
+        raise AssertionError(f'{case.id} changed files that existed before: {newer.stdout}')
