@@ -8,14 +8,13 @@ from .config import (
     check_cfg_options,
     default_work_dir,
     load_config,
-    refuse_overwrite,
 )
 from .dist_env import adapt_for_cpu
 from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
 from .outputs import (
     atomic_output,
-    check_output_file,
     check_run_dir,
+    refuse_overwrite,
     save_torch_atomically,
 )
 
@@ -26,7 +25,6 @@ __all__ = [
     'add_compile_arg',
     'apply_compile_arg',
     'atomic_output',
-    'check_output_file',
     'check_run_dir',
     'check_cfg_options',
     'check_checkpoint',

@@ -6,7 +6,6 @@ allowed, as mmseg/mmdet users expect (``model.backbone.with_cp=True``), and is a
 so a typo in the last component is still visible.
 """
 
-import os
 import os.path as osp
 import sys
 
@@ -122,20 +121,6 @@ def default_work_dir(cfg, config_path, work_dir=None):
     if cfg.get('work_dir'):
         return cfg.work_dir
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
-
-
-def refuse_overwrite(path, option, overwrite=False):
-    """Stop with a one-line error when ``path`` (given as ``option``) is an existing file or a
-    folder that is not empty, i.e. the output of an earlier run, unless ``overwrite``."""
-    if overwrite or not path or not osp.exists(path):
-        return
-    if osp.isdir(path) and not os.listdir(path):
-        return
-    what = 'is a folder that is not empty' if osp.isdir(path) else 'already exists'
-    raise CLIError(
-        f'{option} {path} {what} (an earlier run?); choose another path, or pass --overwrite '
-        'to write over it'
-    )
 
 
 def add_compile_arg(parser):

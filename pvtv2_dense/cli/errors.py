@@ -28,6 +28,9 @@ _BUILD_FILE = ('mmengine', 'registry', 'build_functions.py')
 _BUILD_PREFIX = re.compile(r'class `(\w+)` in [\w.]+: ')
 _NOT_REGISTERED = re.compile(r"^'?(\S+) is not in the (?:[\w.]+::)?(\w+) registry")
 _BAD_KWARG = re.compile(r"(?:(\w+)\.)?__init__\(\) got an unexpected keyword argument '(\w+)'")
+# argparse: "argument --archs: invalid choice: 'b9' (choose from 'b0', 'b1')".
+_BAD_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+_CHOICE = re.compile(r"'([^']*)'")
 _MISSING_ARG = re.compile(r'(?:(\w+)\.)?__init__\(\) missing \d+ required \w+ arguments?: (.+)$')
 
 
@@ -141,7 +144,9 @@ def input_error_message(err):
 
 
 def _argparse_error(parser, message):
-    raise CLIError(f'{message} (see {parser.prog} --help)')
+    choice = _BAD_CHOICE.search(message)
+    hint = _did_you_mean(choice.group(1), _CHOICE.findall(choice.group(2))) if choice else ''
+    raise CLIError(f'{message}{hint} (see {parser.prog} --help)')
 
 
 @contextlib.contextmanager

@@ -46,13 +46,27 @@ def save_torch_atomically(obj, path):
         torch.save(obj, tmp)
 
 
-def check_output_file(path, option, overwrite=False):
-    """Stop with a one-line error if the output file ``path`` exists, unless ``overwrite``."""
-    if osp.exists(path) and not overwrite:
-        raise CLIError(
-            f'{option} {path} already exists; choose another path, or pass --overwrite to '
-            'write over it'
-        )
+def refuse_overwrite(path, option, overwrite=False):
+    """Stop with a one-line error when ``path`` (given as ``option``) is an existing file or a
+    folder that is not empty, i.e. the output of an earlier run, unless ``overwrite``.
+
+    Args:
+        path (str | None): the output file or folder (None: nothing to check).
+        option (str): how the user gave it (``'--out'``, ``'dst'``), for the message.
+        overwrite (bool): ``--overwrite`` was given.
+
+    Raises:
+        CLIError: ``path`` holds something and ``overwrite`` is False.
+    """
+    if overwrite or not path or not osp.exists(path):
+        return
+    if osp.isdir(path) and not os.listdir(path):
+        return
+    what = 'is a folder that is not empty' if osp.isdir(path) else 'already exists'
+    raise CLIError(
+        f'{option} {path} {what} (an earlier run?); choose another path, or pass --overwrite '
+        'to write over it'
+    )
 
 
 def existing_run(work_dir):

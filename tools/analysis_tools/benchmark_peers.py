@@ -37,6 +37,7 @@ from pvtv2_dense.benchmark.timing import (
     peak_memory_in_subprocess,
 )
 from pvtv2_dense.cli import cli_entry
+from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITES = {
@@ -111,8 +112,10 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('--suites', nargs='+', default=list(SUITES), choices=list(SUITES))
-    parser.add_argument('--archs', nargs='+', default=['b0', 'b2'])
-    parser.add_argument('--modes', nargs='+', default=['infer', 'train'])
+    parser.add_argument('--archs', nargs='+', default=['b0', 'b2'], choices=sorted(ARCH_SETTINGS))
+    parser.add_argument(
+        '--modes', nargs='+', default=['infer', 'train'], choices=['infer', 'train']
+    )
     parser.add_argument('--size', type=int, default=512)
     parser.add_argument('--det-size', type=int, default=DET_SIZE)
     parser.add_argument('--batch', type=int, default=1)

@@ -15,7 +15,7 @@ import os.path as osp
 
 from pvtv2_dense.checkpoint import norm_eps_hint, read_state_dict
 from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
-from pvtv2_dense.cli import CLIError, check_output_file, cli_entry, one_line, save_torch_atomically
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
 from pvtv2_dense.errors import CheckpointError
 
 _WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
@@ -45,7 +45,7 @@ def main(argv=None):
         help='write over dst if it exists (refused otherwise)',
     )
     args = parser.parse_args(argv)
-    check_output_file(args.dst, 'dst', args.overwrite)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     weights, config = _resolve(args.src)
     try:
         ours, ignored = hf_glpn_to_depth_estimator(read_state_dict(weights))

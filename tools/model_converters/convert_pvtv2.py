@@ -19,7 +19,7 @@ from pvtv2_dense.checkpoint import (
     to_official,
     to_pvtv2_dense,
 )
-from pvtv2_dense.cli import CLIError, check_output_file, cli_entry, one_line, save_torch_atomically
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
 from pvtv2_dense.errors import CheckpointError
 
 
@@ -43,7 +43,7 @@ def main(argv=None):
         help='write over dst if it exists (refused otherwise)',
     )
     args = parser.parse_args(argv)
-    check_output_file(args.dst, 'dst', args.overwrite)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     try:
         ours, fmt, ignored = to_pvtv2_dense(read_state_dict(args.src))
     except CheckpointError:

@@ -23,7 +23,7 @@ from pvtv2_dense.checkpoint import (
     segformer_to_pvtv2_dense,
 )
 from pvtv2_dense.checkpoint.hf_segformer import describe_head
-from pvtv2_dense.cli import CLIError, check_output_file, cli_entry, one_line, save_torch_atomically
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
 from pvtv2_dense.errors import CheckpointError
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -52,7 +52,7 @@ def main(argv=None):
         help='write over dst if it exists (refused otherwise)',
     )
     args = parser.parse_args(argv)
-    check_output_file(args.dst, 'dst', args.overwrite)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     src = _resolve(args.src)
     try:
         ours, fmt, ignored = segformer_to_pvtv2_dense(read_state_dict(src))
