@@ -27,6 +27,8 @@ from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
 
 from .conftest import ROOT, tiny_seg_cfg, tree_digest
 
+SEG_QS = 'configs/quickstart/segformer_pvtv2-b0_1xb8-600iter_synthetic-ade-64x64.py'
+ADE_CFG = 'configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py'
 DEPTH_QS = 'configs/quickstart/glpn_pvtv2-b0_1xb8-1000iter_synthetic-nyu-64x64.py'
 DET_QS = 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
 
@@ -122,6 +124,10 @@ def ws(tmp_path_factory):
     with open(p('held', 'last_checkpoint'), 'w') as f:
         f.write(p('held', 'iter_2.pth'))
     open(p('earlier.pkl'), 'wb').close()
+    os.makedirs(p('report'))
+    for name in ('scaling.md', 'swap_report.md'):
+        with open(p('report', name), 'w') as f:
+            f.write('an earlier report\n')
     with open(p('earlier.pth'), 'wb') as f:
         f.write(good)
 
@@ -201,6 +207,7 @@ class Case:
     expect: object = None
     status: int = 2
     slow: bool = False
+    traceback: bool = False  # --debug: the traceback comes before the error line
 
 
 def seg_train(*extra):
@@ -297,6 +304,13 @@ CASES = [
         seg_train('--cfg-options', 'model.decode_head.fo=1'),
         lambda w: ["'fo'", 'AllMLPHead'],
     ),  # fmt: skip
+    Case(
+        'train-arch-typo-debug',
+        'train.py',
+        seg_train('--cfg-options', 'model.backbone.arch=b2li', '--debug'),
+        lambda w: ["arch 'b2li'", "did you mean 'b2-li'"],
+        traceback=True,
+    ),  # fmt: skip
     Case('train-bad-argument', 'train.py', seg_train('--bogus'), lambda w: ['--bogus']),
     Case(
         'train-work-dir-holds-run',
@@ -336,7 +350,7 @@ CASES = [
         'train-ann-unreadable',
         'train.py',
         seg_data('unreadable_ann'),
-        lambda w: [w['bad']['unreadable_ann']],
+        lambda w: [w['bad']['unreadable_ann'], 'not a readable image'],
         slow=True,
     ),  # fmt: skip
     Case(
@@ -350,7 +364,7 @@ CASES = [
         'train-image-not-image',
         'train.py',
         seg_data('not_image'),
-        lambda w: [w['bad']['not_image'], 'failed to load'],
+        lambda w: [w['bad']['not_image'], 'not a readable image'],
         slow=True,
     ),  # fmt: skip
     Case(
@@ -365,6 +379,31 @@ CASES = [
         'train.py',
         seg_data('odd_modes', 'train_dataloader.dataset.img_suffix=.png'),
         status=0,
+        slow=True,
+    ),  # fmt: skip
+    # train.py: the seg quickstart config a new user copies, and a real ADE20K config (their data
+    # workers included)
+    Case(
+        'train-qs-seg-ann-wrong-size',
+        'train.py',
+        qs_data(SEG_QS, 'wrong_size'),
+        lambda w: [w['bad']['wrong_size'], '32x32'],
+        slow=True,
+    ),  # fmt: skip
+    Case(
+        'train-qs-seg-ann-unreadable',
+        'train.py',
+        qs_data(SEG_QS, 'unreadable_ann'),
+        lambda w: [w['bad']['unreadable_ann'], 'not a readable image'],
+        slow=True,
+    ),  # fmt: skip
+    Case(
+        'train-ade20k-out-of-range',
+        'train.py',
+        qs_data(
+            ADE_CFG, 'out_of_range', 'train_dataloader.batch_size=4', 'model.backbone.init_cfg=None'
+        ),
+        lambda w: [w['bad']['out_of_range'], '[199]', '0..149'],
         slow=True,
     ),  # fmt: skip
     # train.py: depth and detection data (the quickstart configs, with their data workers)
@@ -494,7 +533,12 @@ CASES = [
         lambda w: ['seg', '--work-dir', w['p']('held')],
         lambda w: ['--overwrite'],
     ),  # fmt: skip
-    Case('quickstart-bad-task', 'quickstart.py', names('segm'), names("'segm'")),
+    Case(
+        'quickstart-bad-task',
+        'quickstart.py',
+        names('segm'),
+        names("'segm'", "did you mean 'seg'"),
+    ),  # fmt: skip
     Case(
         'get-flops-missing-config',
         'analysis_tools/get_flops.py',
@@ -513,6 +557,54 @@ CASES = [
         lambda w: [w['p']('seg.py'), '--cfg-options', 'model.backbone.arch=b6'],
         lambda w: ["arch 'b6'", 'did you mean'],
     ),  # fmt: skip
+    Case(
+        'benchmark-out-exists',
+        'analysis_tools/benchmark.py',
+        names('seg.py', '--out', 'earlier.pkl'),
+        names('earlier.pkl', '--overwrite'),
+    ),  # fmt: skip
+    Case(
+        'get-flops-json-exists',
+        'analysis_tools/get_flops.py',
+        names('seg.py', '--json', 'earlier.pkl'),
+        names('earlier.pkl', '--overwrite'),
+    ),  # fmt: skip
+    Case(
+        'get-flops-unknown-key',
+        'analysis_tools/get_flops.py',
+        lambda w: [w['p']('seg.py'), '--cfg-options', 'model.backbone.archh=b0'],
+        lambda w: ["'archh'"],
+    ),  # fmt: skip
+    Case(
+        'browse-out-dir-holds-drawings',
+        'analysis_tools/browse_dataset.py',
+        lambda w: [w['p']('seg.py'), '--out-dir', w['p']('odd_images')],
+        lambda w: [w['p']('odd_images'), '--overwrite'],
+    ),  # fmt: skip
+    Case(
+        'benchmark-backbone-arch-typo',
+        'analysis_tools/benchmark_backbone.py',
+        names('--archs', 'b2li'),
+        names("'b2li'", "did you mean 'b2-li'"),
+    ),  # fmt: skip
+    Case(
+        'benchmark-peers-bad-mode',
+        'analysis_tools/benchmark_peers.py',
+        names('--modes', 'inference'),
+        names("'inference'", "did you mean 'infer'"),
+    ),  # fmt: skip
+    Case(
+        'scaling-study-table-exists',
+        'analysis_tools/scaling_study.py',
+        lambda w: ['--out-dir', w['p']('report')],
+        lambda w: [w['p']('report', 'scaling.md'), '--overwrite'],
+    ),  # fmt: skip
+    Case(
+        'swap-report-report-exists',
+        'swap_report.py',
+        lambda w: [w['p']('seg.py'), '--out-dir', w['p']('report')],
+        lambda w: [w['p']('report', 'swap_report.md'), '--overwrite'],
+    ),  # fmt: skip
     Case('swap-report-missing-config', 'swap_report.py', names('nope.py'), names('nope.py')),
 ]
 
@@ -522,15 +614,27 @@ def _param(case):
     return pytest.param(case, id=case.id, marks=marks)
 
 
+def _clean_outputs(ws):
+    """Remove what the cases write (``runs/``, converter outputs); return the outputs found."""
+    if osp.isdir(ws['p']('runs')):
+        shutil.rmtree(ws['p']('runs'))
+    leftovers = [p for p in ('o.pth', 'nyu_out') if osp.exists(ws['p'](p))]
+    for p in leftovers:
+        path = ws['p'](p)
+        shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+    return leftovers
+
+
 @pytest.mark.parametrize('case', [_param(c) for c in CASES])
 def test_bad_input(case, ws):
+    _clean_outputs(ws)  # what an earlier (failed) case left
     args = case.args(ws)
     before = tree_digest(ws['t'])
     status, out, err = run_tool(case.tool, args, cwd=ws['t'])
     lines = [line for line in err.splitlines() if line.strip()]
     print(f'MATRIX|{case.id}|{status}|{lines[-1] if lines and status else ""}')
     assert status == case.status, f'{case.id}: exit {status}\n{err[-3000:]}'
-    assert 'Traceback' not in err, err[-3000:]
+    assert ('Traceback' in err) == case.traceback, err[-3000:]
     assert not osp.exists(ws['p']('pwned'))
     if case.status == 2:
         assert lines and lines[-1].startswith('error: '), err[-2000:]
@@ -541,13 +645,7 @@ def test_bad_input(case, ws):
         warned = [line for line in lines if line.startswith('warning: skipped')]
         assert len(warned) == 1 and all(t in warned[0] for t in case.expect(ws)), lines
     # Nothing that existed before changed (new runs write under runs/ only).
-    runs = ws['p']('runs')
-    if osp.isdir(runs):
-        shutil.rmtree(runs)
-    leftovers = [p for p in ('o.pth', 'nyu_out') if osp.exists(ws['p'](p))]
-    for p in leftovers:
-        path = ws['p'](p)
-        shutil.rmtree(path) if osp.isdir(path) else os.remove(path)
+    leftovers = _clean_outputs(ws)
     assert not leftovers or case.status == 0, leftovers
     if tree_digest(ws['t']) != before:
         newer = subprocess.run(['find', ws['t'], '-newer', ws['p']('seg.py')], capture_output=True)

@@ -9,6 +9,7 @@ that does not decode, an annotation the pipeline rejects) names its files in the
 
 import os.path as osp
 
+import cv2
 import numpy as np
 
 from ..errors import DataError
@@ -39,6 +40,23 @@ def sample_files(info, keys=SAMPLE_FILE_KEYS):
     """``'image a.jpg, annotation a.png'``: the files of one sample, for error messages."""
     names = {'img_path': 'image', 'seg_map_path': 'annotation', 'depth_map_path': 'depth map'}
     return ', '.join(f'{names.get(k, k)} {info[k]}' for k in keys if info.get(k))
+
+
+def undecodable_files(info, keys=SAMPLE_FILE_KEYS):
+    """``'annotation a.png (9 bytes) is not a readable image'`` for each file of a sample that
+    does not decode, joined by ``'; '``; empty when every file decodes (or is not an image)."""
+    names = {'img_path': 'image', 'seg_map_path': 'annotation', 'depth_map_path': 'depth map'}
+    found = []
+    for key in keys:
+        path = info.get(key)
+        if not (isinstance(path, str) and osp.isfile(path)):
+            continue
+        if cv2.imread(path, cv2.IMREAD_UNCHANGED) is None:
+            found.append(
+                f'{names.get(key, key)} {path} ({osp.getsize(path)} bytes) is not a readable '
+                'image; expected a PNG or JPEG file'
+            )
+    return '; '.join(found)
 
 
 class CheckedSamplesMixin:
@@ -96,6 +114,11 @@ class CheckedSamplesMixin:
         except DataError:
             raise
         except Exception as err:
+            # Decoders name a byte buffer, not the file (PIL: 'cannot identify image file
+            # <_io.BytesIO ...>'): say which file it was.
+            undecodable = undecodable_files(info, self.sample_file_keys)
+            if undecodable:
+                raise DataError(f'sample {idx}: {undecodable}') from err
             raise DataError(
                 f'sample {idx} failed to load ({sample_files(info, self.sample_file_keys)}): '
                 f'{type(err).__name__}: {err}'
