@@ -25,7 +25,7 @@ DEBUG_FLAG = '--debug'
 DEBUG_ENV = 'PVTV2_DEBUG'
 _BUILD_FILE = ('mmengine', 'registry', 'build_functions.py')
 # Older mmengine/mmcv re-raise a failed build as type(e)(f'class `X` in module: {e}').
-_BUILD_PREFIX = re.compile(r'class `(\w+)` in [\w.]+: ')
+_BUILD_PREFIX = re.compile(r'class `(\w+)` in [\w./]+: ')
 _NOT_REGISTERED = re.compile(r"^'?(\S+) is not in the (?:[\w.]+::)?(\w+) registry")
 _BAD_KWARG = re.compile(r"(?:(\w+)\.)?__init__\(\) got an unexpected keyword argument '(\w+)'")
 # argparse: "argument --archs: invalid choice: 'b9' (choose from 'b0', 'b1')".
