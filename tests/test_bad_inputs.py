@@ -465,6 +465,19 @@ CASES = [
         seg_test('good.pth', '--out', 'earlier.pkl'),
         names('earlier.pkl', '--overwrite'),
     ),  # fmt: skip
+    Case(
+        'test-ann-out-of-range',
+        'test.py',
+        lambda w: [
+            *seg_test('good.pth')(w),
+            '--cfg-options',
+            f'test_dataloader.dataset.data_root={w["bad"]["out_of_range_root"]}',
+            'test_dataloader.dataset.data_prefix.img_path=images/training',
+            'test_dataloader.dataset.data_prefix.seg_map_path=annotations/training',
+        ],
+        lambda w: [w['bad']['out_of_range'], '[199]', '0..149'],
+        slow=True,
+    ),  # fmt: skip
     # infer.py
     Case(
         'infer-ckpt-junk',
