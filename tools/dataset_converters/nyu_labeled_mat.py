@@ -85,14 +85,22 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
         n = images.shape[0]
         split_of = _read_splits(splits, n) if splits else {i: default_split for i in range(n)}
         scenes = _scene_types(f, n)
-        counts = {}
+        targets = []
         for i in sorted(split_of):
-            split = split_of[i]
             name = f'{scenes[i] or "nyu"}_{i + 1:05d}'
-            img_path = osp.join(out_dir, 'images', split, name + '.jpg')
-            ann_path = osp.join(out_dir, 'annotations', split, name + '.png')
-            if not force and (osp.exists(img_path) or osp.exists(ann_path)):
-                raise CLIError(f'{img_path} exists; pass --overwrite to write over it')
+            targets.append((i, split_of[i], *(
+                osp.join(out_dir, kind, split_of[i], name + ext)
+                for kind, ext in (('images', '.jpg'), ('annotations', '.png'))
+            )))  # fmt: skip
+        # Every target is checked before the first is written: a refusal changes nothing.
+        existing = [p for t in targets for p in t[2:] if osp.exists(p)] if not force else []
+        if existing:
+            raise CLIError(
+                f'{existing[0]} exists ({len(existing)} of the {2 * len(targets)} output files '
+                'do); pass --overwrite to write over them'
+            )
+        counts = {}
+        for i, split, img_path, ann_path in targets:
             os.makedirs(osp.dirname(img_path), exist_ok=True)
             os.makedirs(osp.dirname(ann_path), exist_ok=True)
             rgb = np.asarray(images[i]).transpose(2, 1, 0)  # (3, W, H) -> (H, W, 3)
