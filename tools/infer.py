@@ -9,8 +9,9 @@ Any size and format OpenCV reads works (JPEG, PNG, BMP, TIFF, WebP; grayscale an
 converted to 3-channel colour). Writes OUT_DIR/vis/<name>.png (overlay, colourised depth or boxes)
 and, with --save-raw, OUT_DIR/pred/<name>: a label PNG (segmentation, uint8 or uint16), a
 float32 .npy in the model's depth unit (depth), or a .json of boxes, scores and labels
-(detection). A folder is read without recursion and shows a progress bar; unreadable files are
-skipped with a warning and make the exit status 1.
+(detection). A folder is read without recursion and shows a progress bar; an unreadable file is
+skipped with a warning (the others still come out) and ends the run with an 'error: ...' line and
+exit status 2, as every input error does.
 """
 
 import argparse
@@ -223,7 +224,10 @@ def main(argv=None):
     for reason in skipped:
         print(f'warning: skipped {reason}', file=sys.stderr)
     if skipped:
-        sys.exit(1)
+        rest = 'nothing written' if len(skipped) == len(paths) else f'the others are in {vis_dir}'
+        raise CLIError(
+            f'{len(skipped)} of {len(paths)} input(s) skipped, e.g. {skipped[0]}; {rest}'
+        )
 
 
 if __name__ == '__main__':
