@@ -124,6 +124,10 @@ def ws(tmp_path_factory):
     with open(p('held', 'last_checkpoint'), 'w') as f:
         f.write(p('held', 'iter_2.pth'))
     open(p('earlier.pkl'), 'wb').close()
+    with open(p('syntax.py'), 'w') as f:
+        f.write('model = dict(\n')
+    with open(p('base.py'), 'w') as f:
+        f.write("_base_ = ['./no_such_base.py']\n")
     os.makedirs(p('report'))
     for name in ('scaling.md', 'swap_report.md'):
         with open(p('report', name), 'w') as f:
@@ -274,6 +278,18 @@ def bad_file(name):
 CASES = [
     # train.py: config path, keys, values, types, arguments, work dir
     Case('train-missing-config', 'train.py', names('nope.py'), names('nope.py', 'does not exist')),
+    Case(
+        'train-config-syntax',
+        'train.py',
+        names('syntax.py'),
+        names('syntax.py', 'SyntaxError', 'never closed'),
+    ),  # fmt: skip
+    Case(
+        'train-config-missing-base',
+        'train.py',
+        names('base.py'),
+        lambda w: [w['p']('base.py'), w['p']('no_such_base.py'), 'does not exist'],
+    ),  # fmt: skip
     Case(
         'train-unknown-key',
         'train.py',

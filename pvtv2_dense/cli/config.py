@@ -31,7 +31,12 @@ def load_config(path, cfg_options=None):
         raise CLIError(f'config file {path} does not exist')
     try:
         cfg = Config.fromfile(path)
-    except Exception as err:  # syntax errors, missing _base_ files, failed custom_imports
+    except FileNotFoundError as err:  # a _base_ file it names
+        raise CLIError(
+            f'cannot read config {path}: {osp.normpath(err.filename or "?")}, which it names '
+            '(a _base_ file?), does not exist'
+        ) from None
+    except Exception as err:  # syntax errors, failed custom_imports
         raise CLIError(
             f'cannot read config {path}: {type(err).__name__}: {one_line(err)}'
         ) from None
