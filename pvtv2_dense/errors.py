@@ -1,7 +1,10 @@
 """Errors in what a user gave: a config value, a file, a command-line argument.
 
 They subclass ``ValueError`` (what they are), and the tools in ``tools/`` report any of them as
-one ``error: ...`` line with exit status 2, where an unexpected error keeps its traceback.
+one ``error: ...`` line with exit status 2, where an unexpected error keeps its traceback
+(``pvtv2_dense.cli.cli_entry``). Subclasses of the data and checkpoint errors (``SegDataError``,
+``AnnotationError``, ``DepthAnnotationError``, ``UnsafeCheckpointError``) live beside the code
+that raises them.
 """
 
 

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import CheckpointLoader, Runner
 
 from pvtv2_dense.checkpoint import UnsafeCheckpointError
+from pvtv2_dense.errors import CheckpointError
 
 from .conftest import tiny_seg_cfg
 
@@ -33,7 +34,7 @@ def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
+    with pytest.raises(CheckpointError, match='nope.pth does not exist'):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'nope.pth'))
 
 

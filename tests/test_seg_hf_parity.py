@@ -111,8 +111,10 @@ def test_cli_and_init_cfg_loading(hf_model, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, 'argv', [tool, str(tmp_path), str(dst)])  # an HF model folder
     runpy.run_path(tool, run_name='__main__')
     assert 'num_classes 7' in capsys.readouterr().out
-    with pytest.raises(SystemExit, match='exists'):  # never overwrites silently
+    with pytest.raises(SystemExit) as done:  # never overwrites silently
         runpy.run_path(tool, run_name='__main__')
+    assert done.value.code == 2
+    assert f'error: dst {dst} already exists' in capsys.readouterr().err
 
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -174,15 +174,17 @@ def test_infer_on_mixed_folder(seg, tmp_path, capsys):
         stem = osp.splitext(file)[0] + ('_' + file[-3:] if file.startswith('a.') else '')
         label = cv2.imread(str(out / 'pred' / f'{stem}.png'), cv2.IMREAD_UNCHANGED)
         assert label.shape == (h, w) and label.max() < 150  # labels at the input's own size
-    # An unreadable file is skipped with a warning; the others still come out; exit status 1.
+    # An unreadable file is skipped with a warning; the others still come out; exit status 2.
     (folder / 'broken.jpg').write_bytes(b'not a jpeg')
     with pytest.raises(SystemExit) as exc:
         infer(
             [str(folder / 'broken.jpg'), str(folder / 'gray.png'), '--config', seg['config']]
             + ['--checkpoint', seg['ckpt'], '--out-dir', str(tmp_path / 'out2')]
         )
-    assert exc.value.code == 1
-    assert 'skipped' in capsys.readouterr().err
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith('error: 1 of 2 input(s) skipped, e.g. ') and 'broken.jpg' in err[-1]
+    assert sum(line.startswith('warning: skipped') for line in err) == 1
     assert os.listdir(tmp_path / 'out2' / 'vis') == ['gray.png']
 
 

@@ -91,6 +91,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(ade_root, tmp_path):
 
     out = finish(start(config, interrupted, '--resume'))
     assert 'Auto resumed from the latest checkpoint' in out and 'iter_2.pth' in out
+    # train.py says what it does with a work dir that holds a run.
+    assert f'note: {interrupted} holds a run' in out and 'resuming from its latest' in out
     finish(straight)
 
     resumed = read_checkpoint(osp.join(interrupted, 'iter_4.pth'))

@@ -9,8 +9,9 @@ Any size and format OpenCV reads works (JPEG, PNG, BMP, TIFF, WebP; grayscale an
 converted to 3-channel colour). Writes OUT_DIR/vis/<name>.png (overlay, colourised depth or boxes)
 and, with --save-raw, OUT_DIR/pred/<name>: a label PNG (segmentation, uint8 or uint16), a
 float32 .npy in the model's depth unit (depth), or a .json of boxes, scores and labels
-(detection). A folder is read without recursion and shows a progress bar; unreadable files are
-skipped with a warning and make the exit status 1.
+(detection). A folder is read without recursion and shows a progress bar; an unreadable file is
+skipped with a warning (the others still come out) and ends the run with an 'error: ...' line and
+exit status 2, as every input error does.
 """
 
 import argparse
@@ -47,6 +48,11 @@ def parse_args(argv=None):
     parser.add_argument('--checkpoint', required=True, help='checkpoint that fits the config')
     parser.add_argument('--out-dir', default='outputs', help='output folder (default: outputs)')
     parser.add_argument('--save-raw', action='store_true', help='also write raw predictions')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='write over predictions an earlier run left in --out-dir (refused otherwise)',
+    )
     parser.add_argument('--device', default=None, help='torch device (default: cuda if present)')
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes to draw')
     parser.add_argument('--opacity', type=float, default=0.5, help='segmentation overlay alpha')
@@ -90,6 +96,23 @@ def output_names(paths):
         seen.add(name)
         names.append(name)
     return names
+
+
+def refuse_earlier_outputs(args, names, vis_dir, raw_dir):
+    """Stop before writing if any output file of this run exists already, unless --overwrite."""
+    if args.overwrite:
+        return
+    for folder in (vis_dir, raw_dir) if args.save_raw else (vis_dir,):
+        if not osp.isdir(folder):
+            continue
+        taken = {osp.splitext(n)[0] for n in os.listdir(folder)}
+        clash = [n for n in names if n in taken]
+        if clash:
+            raise CLIError(
+                f'--out-dir {args.out_dir}: {folder} already holds {len(clash)} of the outputs, '
+                f'e.g. {clash[0]} (an earlier run?); choose another --out-dir, or pass '
+                '--overwrite to write over them'
+            )
 
 
 def read_image(path):
@@ -178,6 +201,7 @@ def main(argv=None):
     for d in (vis_dir, raw_dir):
         if any(osp.realpath(osp.join(d, n + '.png')) in sources for n in names):
             raise CLIError(f'--out-dir {args.out_dir} would overwrite an input; choose another')
+    refuse_earlier_outputs(args, names, vis_dir, raw_dir)
     model = build_model(cfg, args.checkpoint, args.device or default_device(), args.config)
     pipeline = build_test_pipeline(cfg)
     visualizer = build_visualizer(cfg, model, args.opacity)
@@ -200,7 +224,10 @@ def main(argv=None):
     for reason in skipped:
         print(f'warning: skipped {reason}', file=sys.stderr)
     if skipped:
-        sys.exit(1)
+        rest = 'nothing written' if len(skipped) == len(paths) else f'the others are in {vis_dir}'
+        raise CLIError(
+            f'{len(skipped)} of {len(paths)} input(s) skipped, e.g. {skipped[0]}; {rest}'
+        )
 
 
 if __name__ == '__main__':

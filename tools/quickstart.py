@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from pvtv2_dense.apis.report import plot_training_curves, save_predictions
+from pvtv2_dense.cli import check_run_dir, cli_entry
 from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -40,17 +41,23 @@ TASKS = {
 }
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('task', choices=sorted(TASKS), nargs='?', default='seg')
     parser.add_argument('--work-dir', default=None, help='default: work_dirs/quickstart_TASK')
-    args = parser.parse_args()
+    parser.add_argument(
+        '--overwrite', action='store_true', help='train afresh over an earlier quickstart run'
+    )
+    args = parser.parse_args(argv)
     task = TASKS[args.task]
+    work_dir = args.work_dir or osp.join(ROOT, 'work_dirs', 'quickstart_' + args.task)
+    check_run_dir(work_dir, None, args.overwrite)
     print(f'[quickstart] data (generated once, then reused): {task["make_data"]()}', flush=True)
     cfg = Config.fromfile(osp.join(ROOT, task['config']))
-    cfg.work_dir = args.work_dir or osp.join(ROOT, 'work_dirs', 'quickstart_' + args.task)
+    cfg.work_dir = work_dir
     runner = Runner.from_cfg(cfg)
     runner.train()
     metrics = runner.test()

@@ -26,7 +26,7 @@ import os.path as osp
 import statistics
 import sys
 
-from pvtv2_dense.cli import CLIError, cli_entry
+from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, refuse_overwrite
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -235,6 +235,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dirs', nargs='+', default=[], help='finished runs to read')
     parser.add_argument('--metric', help='metric to read (default: per task)')
     parser.add_argument('--out-dir', help='default: work_dirs/swap_report/<task>')
+    parser.add_argument(
+        '--overwrite', action='store_true', help='write over an earlier report in --out-dir'
+    )
     parser.add_argument('--no-isolate', action='store_true', help='no child process (faster)')
     args = parser.parse_args(argv)
     if bool(args.configs) == bool(args.task):
@@ -275,6 +278,9 @@ def main(argv=None):
         if not (d == 'cpu' or d.startswith('cuda')):
             raise CLIError(f'--device takes cpu or cuda[:N], got {d!r}')
     out_dir = args.out_dir or osp.join('work_dirs', 'swap_report', task or 'custom')
+    paths = {k: osp.join(out_dir, f'swap_report.{k}') for k in ('md', 'json', 'png')}
+    for path in paths.values():  # before the minutes of measuring
+        refuse_overwrite(path, 'report', args.overwrite)
     os.makedirs(out_dir, exist_ok=True)
     rows = []
     for c in configs:
@@ -288,12 +294,12 @@ def main(argv=None):
                 print(f'note: no {metric} for {osp.basename(c)} in --work-dirs', file=sys.stderr)
         rows.append(row)
     table = markdown(rows, devices, metric, shape, args.repeat, args.warmup)
-    paths = {k: osp.join(out_dir, f'swap_report.{k}') for k in ('md', 'json', 'png')}
-    with open(paths['md'], 'w') as f:
+    with atomic_output(paths['md']) as tmp, open(tmp, 'w') as f:
         f.write(table)
-    with open(paths['json'], 'w') as f:
+    with atomic_output(paths['json']) as tmp, open(tmp, 'w') as f:
         json.dump(dict(shape=shape, metric=metric, rows=rows), f, indent=2)
-    plot(rows, devices, metric, paths['png'])
+    with atomic_output(paths['png']) as tmp:
+        plot(rows, devices, metric, tmp)
     print(table)
     print('written: ' + ', '.join(paths.values()), file=sys.stderr)
     return rows

@@ -4,6 +4,7 @@ Examples:
     python tools/train.py configs/quickstart/segformer_pvtv2-b0_1xb8-600iter_synthetic-ade-64x64.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume          # continue latest
     python tools/train.py CONFIG --resume work_dirs/run1/iter_200.pth        # continue from a file
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --overwrite       # new run, same dir
     python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=4
     python tools/train.py CONFIG --seed 0 --deterministic                    # reproducible run
     python tools/train.py CONFIG --compile                                   # torch.compile
@@ -13,7 +14,10 @@ Examples:
 Without CUDA, distributed runs use the gloo backend and SyncBN becomes BN (see
 pvtv2_dense/cli/dist_env.py). Checkpoints also store torch's random state (TorchRNGStateHook, in
 every config's runtime and added to configs that lack it), so a resumed run continues exactly
-where it stopped (num_workers=0, --deterministic).
+where it stopped (num_workers=0, --deterministic). A work dir that holds checkpoints of an
+earlier run is resumed (--resume) or written over (--overwrite), never silently. Input errors
+(config, data, checkpoint, arguments) end with one 'error: ...' line, exit status 2; --debug
+shows their traceback.
 """
 
 import argparse
@@ -28,6 +32,7 @@ from pvtv2_dense.cli import (
     add_compile_arg,
     apply_compile_arg,
     check_checkpoint,
+    check_run_dir,
     cli_entry,
     default_work_dir,
     load_config,
@@ -47,6 +52,11 @@ def parse_args(argv=None):
         default=None,
         help="resume: 'auto' (the default when given without a value) picks the latest "
         'checkpoint in the work dir; a path resumes from that checkpoint',
+    )
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='start a new run in a work dir that holds an earlier one (refused otherwise)',
     )
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
     parser.add_argument(
@@ -79,6 +89,7 @@ def build_cfg(args):
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
+    check_run_dir(cfg.work_dir, args.resume, args.overwrite)
     if args.amp:
         import torch
 

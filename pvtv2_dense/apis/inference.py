@@ -14,7 +14,7 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 from ..cli import check_checkpoint
 
-_ANNOTATION_LOADER = re.compile(r'(^|\.)Load\w*Annotation')
+_ANNOTATION_LOADER = re.compile(r'(^|\.)(Load|Check)\w*Annotation')
 
 
 def default_device():

@@ -2,6 +2,7 @@
 
 import os.path as osp
 
+from ..errors import CheckpointError
 from .safety import load_from_local_safely
 
 _WRAPPERS = ('state_dict', 'model', 'module', 'model_state_dict')
@@ -15,15 +16,23 @@ def read_state_dict(filename: str) -> dict:
     """
     if filename.endswith('.safetensors'):
         if not osp.isfile(filename):
-            raise FileNotFoundError(f'checkpoint {filename} can not be found')
+            raise CheckpointError(f'checkpoint {filename} does not exist')
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        return load_file(filename)
+        try:
+            return load_file(filename)
+        except (SafetensorError, OSError) as err:
+            raise CheckpointError(
+                f'checkpoint {filename} is not a readable .safetensors file ({err})'
+            ) from None
     ckpt = load_from_local_safely(filename, map_location='cpu')
     for key in _WRAPPERS:
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]
             break
     if not isinstance(ckpt, dict):
-        raise ValueError(f'checkpoint {filename} holds a {type(ckpt).__name__}, not a state dict')
+        raise CheckpointError(
+            f'checkpoint {filename} holds a {type(ckpt).__name__}, not a state dict'
+        )
     return ckpt

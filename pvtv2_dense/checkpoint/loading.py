@@ -6,6 +6,7 @@ from collections import defaultdict
 import numpy as np
 from mmengine.logging import print_log
 
+from ..errors import CheckpointError
 from .formats import to_pvtv2_dense
 from .io import read_state_dict
 
@@ -99,18 +100,18 @@ def load_pretrained(module, filename, prefix=None, strict=False, logger='current
         tuple[list, list]: missing and unexpected keys.
 
     Raises:
-        ValueError: when a tensor's shape differs from the model's; the message says what the
-            checkpoint is and what the config asked for.
+        CheckpointError: when a tensor's shape differs from the model's; the message says what
+            the checkpoint is and what the config asked for.
     """
     sd = read_state_dict(filename)
     if prefix:
         sd = {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix)}
         if not sd:
-            raise ValueError(f'checkpoint {filename} has no keys under prefix {prefix!r}')
+            raise CheckpointError(f'checkpoint {filename} has no keys under prefix {prefix!r}')
     try:
         ours, fmt, _ignored = to_pvtv2_dense(sd)
     except ValueError as err:
-        raise ValueError(f'checkpoint {filename}: {err}') from None
+        raise CheckpointError(f'checkpoint {filename}: {err}') from None
     own = module.state_dict()
     bad = [
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
@@ -118,10 +119,10 @@ def load_pretrained(module, filename, prefix=None, strict=False, logger='current
         if k in own and v.shape != own[k].shape
     ]
     if bad:
-        raise ValueError(
-            f'checkpoint {filename} ({fmt} format) does not fit the model.\n'
-            f'  checkpoint: {describe(ours)}\n  config:     {describe(own)}\n'
-            f'  first mismatches: {"; ".join(bad[:3])}'
+        raise CheckpointError(
+            f'checkpoint {filename} ({fmt} format) does not fit the model: '
+            f'checkpoint {describe(ours)}; config {describe(own)}; '
+            f'first mismatches: {"; ".join(bad[:3])}'
         )
     note = norm_eps_note(fmt, getattr(module, 'arch', {}).get('layer_norm_eps'))
     if note:

@@ -14,9 +14,36 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from ..errors import CheckpointError
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint holds pickled objects outside the allow-list; nothing of it was executed."""
+
+
+def _not_loadable(filename: str, err: Exception) -> CheckpointError:
+    """Why torch could not read ``filename``, in words (torch's own message can be a bare
+    ``101``: the byte it stumbled on)."""
+    size = osp.getsize(filename)
+    with open(filename, 'rb') as f:
+        head = f.read(16)
+    expected = 'expected a file written by torch.save (.pth, .bin) or a .safetensors file'
+    if size == 0:
+        return CheckpointError(f'checkpoint {filename} is empty (0 bytes); {expected}')
+    if head.startswith(b'PK'):  # torch.save's zip container
+        return CheckpointError(
+            f'checkpoint {filename} ({size} bytes) is truncated or corrupted: its zip archive '
+            f'cannot be read ({str(err).strip().splitlines()[0][:80]}); copy or save it again'
+        )
+    if head.startswith(b'\x80'):  # a pickle stream: torch's legacy format, cut short
+        return CheckpointError(
+            f'checkpoint {filename} ({size} bytes) is truncated or corrupted: '
+            f'{type(err).__name__} while unpickling; copy or save it again'
+        )
+    return CheckpointError(
+        f'checkpoint {filename} ({size} bytes, starting {head[:8]!r}) is not a PyTorch '
+        f'checkpoint; {expected}'
+    )
 
 
 def history_buffer_method(obj, name):
@@ -56,10 +83,12 @@ def load_from_local_safely(filename: str, map_location=None):
     """mmengine's local-file loader, with weights-only unpickling and a clear refusal."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} can not be found')
+        raise CheckpointError(f'checkpoint {filename} does not exist')
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if not _is_refusal(err):
+            raise _not_loadable(filename, err) from None
         try:
             found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
         except Exception:  # not a zip checkpoint: the torch message has to do
@@ -71,6 +100,13 @@ def load_from_local_safely(filename: str, map_location=None):
             f"pvtv2_dense's allow-list ({what}); nothing in it was executed. If you made this file "
             'yourself and trust it, re-save its tensors with torch.save(state_dict).'
         ) from None
+    except (EOFError, KeyError, RuntimeError, ValueError, UnicodeDecodeError) as err:
+        raise _not_loadable(filename, err) from None
+
+
+def _is_refusal(err) -> bool:
+    """Whether torch's weights-only unpickler refused an object (as opposed to bad bytes)."""
+    return 'Weights only load failed' in str(err) or 'WeightsUnpickler' in str(err)
 
 
 _installed = False

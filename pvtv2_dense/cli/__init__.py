@@ -8,10 +8,15 @@ from .config import (
     check_cfg_options,
     default_work_dir,
     load_config,
-    refuse_overwrite,
 )
 from .dist_env import adapt_for_cpu
-from .errors import EXIT_USER_ERROR, CLIError, cli_entry, one_line
+from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
+from .outputs import (
+    atomic_output,
+    check_run_dir,
+    refuse_overwrite,
+    save_torch_atomically,
+)
 
 __all__ = [
     'EXIT_USER_ERROR',
@@ -19,13 +24,17 @@ __all__ = [
     'adapt_for_cpu',
     'add_compile_arg',
     'apply_compile_arg',
+    'atomic_output',
+    'check_run_dir',
     'check_cfg_options',
     'check_checkpoint',
     'cli_entry',
     'default_work_dir',
+    'input_error_message',
     'load_config',
     'one_line',
     'read_checkpoint',
     'refuse_overwrite',
+    'save_torch_atomically',
     'unwrap_model',
 ]

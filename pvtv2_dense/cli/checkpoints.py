@@ -3,6 +3,7 @@
 import os.path as osp
 import re
 
+from ..errors import CheckpointError
 from .errors import CLIError, one_line
 
 
@@ -23,6 +24,8 @@ def read_checkpoint(path):
         raise CLIError(f'checkpoint {path} does not exist')
     try:
         ckpt = _load_checkpoint(path, map_location='cpu')
+    except CheckpointError:  # names the file and what is wrong with it
+        raise
     except Exception as err:
         raise CLIError(f'cannot read checkpoint {path}: {one_line(err)}') from None
     if not isinstance(ckpt, dict):

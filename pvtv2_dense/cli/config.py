@@ -6,7 +6,6 @@ allowed, as mmseg/mmdet users expect (``model.backbone.with_cp=True``), and is a
 so a typo in the last component is still visible.
 """
 
-import os
 import os.path as osp
 import sys
 
@@ -32,7 +31,12 @@ def load_config(path, cfg_options=None):
         raise CLIError(f'config file {path} does not exist')
     try:
         cfg = Config.fromfile(path)
-    except Exception as err:  # syntax errors, missing _base_ files, failed custom_imports
+    except FileNotFoundError as err:  # a _base_ file it names
+        raise CLIError(
+            f'cannot read config {path}: {osp.normpath(err.filename or "?")}, which it names '
+            '(a _base_ file?), does not exist'
+        ) from None
+    except Exception as err:  # syntax errors, failed custom_imports
         raise CLIError(
             f'cannot read config {path}: {type(err).__name__}: {one_line(err)}'
         ) from None
@@ -41,6 +45,25 @@ def load_config(path, cfg_options=None):
             print(f'note: --cfg-options adds {key}, which is not in {path}', file=sys.stderr)
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def _type_mismatch(key, old, new):
+    """A message when ``new`` cannot stand for the config's number or flag ``old``, else None
+    (strings, dicts and lists are left to the classes that read them)."""
+    if old is None or new is None:
+        return None
+    if isinstance(old, bool):
+        ok, kind = isinstance(new, bool), 'True or False'
+    elif isinstance(old, (int, float)):
+        ok, kind = isinstance(new, (int, float)) and not isinstance(new, bool), 'a number'
+    else:
+        return None
+    if ok:
+        return None
+    return (
+        f'--cfg-options {key}={new!r}: expected {kind}, as the config has {old!r} '
+        f'(got {type(new).__name__})'
+    )
 
 
 def check_cfg_options(cfg, options):
@@ -54,7 +77,8 @@ def check_cfg_options(cfg, options):
         list[str]: keys whose last component is new (their parent dict exists).
 
     Raises:
-        CLIError: naming the first key whose parent path is missing or not a dict/list.
+        CLIError: naming the first key whose parent path is missing or not a dict/list, or
+            whose value is not a number (or a flag) where the config has one.
     """
     added = []
     for key in options:
@@ -68,6 +92,10 @@ def check_cfg_options(cfg, options):
                         f'--cfg-options key {key!r}: {where} is a list of {len(node)} items, '
                         f'{part!r} is not an index into it'
                     )
+                if last:
+                    mismatch = _type_mismatch(key, node[int(part)], options[key])
+                    if mismatch:
+                        raise CLIError(mismatch)
                 node = node[int(part)]
             elif isinstance(node, dict):
                 if part not in node:
@@ -78,6 +106,10 @@ def check_cfg_options(cfg, options):
                     raise CLIError(
                         f'--cfg-options key {key!r}: {where} has no key {part!r} (it has: {known})'
                     )
+                if last:
+                    mismatch = _type_mismatch(key, node[part], options[key])
+                    if mismatch:
+                        raise CLIError(mismatch)
                 node = node[part]
             else:
                 raise CLIError(
@@ -94,20 +126,6 @@ def default_work_dir(cfg, config_path, work_dir=None):
     if cfg.get('work_dir'):
         return cfg.work_dir
     return osp.join('work_dirs', osp.splitext(osp.basename(config_path))[0])
-
-
-def refuse_overwrite(path, option, overwrite=False):
-    """Stop with a one-line error when ``path`` (given as ``option``) is an existing file or a
-    folder that is not empty, i.e. the output of an earlier run, unless ``overwrite``."""
-    if overwrite or not path or not osp.exists(path):
-        return
-    if osp.isdir(path) and not os.listdir(path):
-        return
-    what = 'is a folder that is not empty' if osp.isdir(path) else 'already exists'
-    raise CLIError(
-        f'{option} {path} {what} (an earlier run?); choose another path, or pass --overwrite '
-        'to write over it'
-    )
 
 
 def add_compile_arg(parser):

@@ -1,5 +1,6 @@
+from .checks import CheckedSamplesMixin, out_of_range, sample_files
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
-from .kitti_depth import KITTIDepthDataset
+from .kitti_depth import CheckedNYUDataset, KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
     CheckedCityscapesDataset,
@@ -15,6 +16,10 @@ __all__ = [
     'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',
+    'CheckedNYUDataset',
+    'CheckedSamplesMixin',
+    'out_of_range',
+    'sample_files',
     'AnnotationError',
     'CheckedCocoDataset',
     'check_coco_dict',

@@ -12,7 +12,9 @@ from functools import partial
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 
+from ..errors import DataError
 from ..registry import register_dataset
+from .checks import CheckedSamplesMixin
 
 IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
 ANNOTATION_FIELDS = ('id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd')
@@ -21,7 +23,7 @@ BOX_TOLERANCE = 1.0
 MAX_REPORTED = 10
 
 
-class AnnotationError(ValueError):
+class AnnotationError(DataError):
     """A COCO annotation file that does not follow the format."""
 
 
@@ -136,14 +138,17 @@ class _CheckedCOCO(COCO):
 
 
 @register_dataset()
-class CheckedCocoDataset(CocoDataset):
+class CheckedCocoDataset(CheckedSamplesMixin, CocoDataset):
     """CocoDataset that validates its annotation file (same arguments as ``CocoDataset``).
 
     Every image needs ``id, file_name, width, height``; every annotation needs
     ``id, image_id, category_id, bbox, area, iscrowd`` with a known image and category and a box
     inside its image (1 pixel tolerance). Any violation raises ``AnnotationError`` naming the
-    file and the annotation ids.
+    file and the annotation ids. The image folder and every listed image must exist, and an
+    image that fails to load is named (:class:`CheckedSamplesMixin`).
     """
+
+    sample_file_keys = ('img_path',)
 
     def load_data_list(self):
         # get_local_path may hand CocoDataset a temporary copy; errors name the configured file.

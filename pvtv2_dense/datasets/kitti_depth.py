@@ -2,19 +2,22 @@
 
 import os.path as osp
 
-from mmseg.datasets import BaseSegDataset
+from mmseg.datasets import BaseSegDataset, NYUDataset
 
+from ..errors import DataError
 from ..registry import register_dataset
+from .checks import CheckedSamplesMixin
 
 
 @register_dataset()
-class KITTIDepthDataset(BaseSegDataset):
+class KITTIDepthDataset(CheckedSamplesMixin, BaseSegDataset):
     """KITTI raw frames with projected-LiDAR ground truth, listed by a split file.
 
     Each line of ``ann_file`` is ``IMAGE DEPTH [FOCAL]``: the image path relative to
     ``data_prefix['img_path']`` and the 16-bit depth PNG (metres x 256) relative to
     ``data_prefix['depth_map_path']``, as in BTS's ``eigen_train_files_with_gt.txt``. Lines whose
-    depth is ``None`` (frames without ground truth) are skipped.
+    depth is ``None`` (frames without ground truth) are skipped. Every listed file must exist
+    (:class:`CheckedSamplesMixin`).
 
     Args:
         ann_file (str): the split file (relative to ``data_root``).
@@ -32,7 +35,7 @@ class KITTIDepthDataset(BaseSegDataset):
 
     def load_data_list(self) -> list[dict]:
         if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'KITTIDepthDataset: split file {self.ann_file} not found')
+            raise DataError(f'KITTIDepthDataset: split file {self.ann_file} not found')
         img_root = self.data_prefix.get('img_path', '')
         depth_root = self.data_prefix.get('depth_map_path', '')
         data_list = []
@@ -42,7 +45,7 @@ class KITTIDepthDataset(BaseSegDataset):
                 if not parts:
                     continue
                 if len(parts) < 2:
-                    raise ValueError(
+                    raise DataError(
                         f'{self.ann_file}:{lineno}: expected "IMAGE DEPTH [FOCAL]", got {line!r}'
                     )
                 if parts[1] == 'None':
@@ -54,6 +57,17 @@ class KITTIDepthDataset(BaseSegDataset):
                     category_id=0,
                 )
                 if len(parts) > 2:
-                    info['focal'] = float(parts[2])
+                    try:
+                        info['focal'] = float(parts[2])
+                    except ValueError:
+                        raise DataError(
+                            f'{self.ann_file}:{lineno}: focal length {parts[2]!r} is not a number'
+                        ) from None
                 data_list.append(info)
         return data_list
+
+
+@register_dataset()
+class CheckedNYUDataset(CheckedSamplesMixin, NYUDataset):
+    """mmseg's ``NYUDataset`` with the checks of :class:`CheckedSamplesMixin`: the folders exist,
+    every image has its depth map, and a sample that fails to load names its files."""

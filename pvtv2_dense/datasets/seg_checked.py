@@ -19,10 +19,12 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.datasets import ADE20KDataset, CityscapesDataset
 
+from ..errors import DataError
 from ..registry import register_dataset, register_transform
+from .checks import CheckedSamplesMixin, out_of_range
 
 
-class SegDataError(ValueError):
+class SegDataError(DataError):
     """A segmentation sample (image or annotation file) is missing, unreadable or invalid."""
 
 
@@ -60,15 +62,14 @@ class CheckSegAnnotation(BaseTransform):
                 f'annotation {path} is {seg.shape[0]}x{seg.shape[1]} (HxW) but its image '
                 f'{results.get("img_path")} is {ori[0]}x{ori[1]}'
             )
-        values = np.unique(seg)
-        bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
-        if bad.size:
+        bad = out_of_range(seg, self.num_classes, self.ignore_index)
+        if bad:
             note = ''
             if results.get('reduce_zero_label'):
-                raw = (bad.astype(np.int64) + 1).tolist()
+                raw = (np.asarray(bad, np.int64) + 1).tolist()
                 note = f' ({raw} in the file, before reduce_zero_label)'
             raise SegDataError(
-                f'annotation {path} holds label value(s) {bad.tolist()}{note}; expected '
+                f'annotation {path} holds label value(s) {bad}{note}; expected '
                 f'0..{self.num_classes - 1} or the ignore index {self.ignore_index}'
             )
         return results
@@ -78,16 +79,20 @@ class CheckSegAnnotation(BaseTransform):
         return f'{name}(num_classes={self.num_classes}, ignore_index={self.ignore_index})'
 
 
-class CheckedSegDatasetMixin:
-    """Fail-fast file checks and file-naming load errors for an mmseg ``BaseSegDataset``."""
+class CheckedSegDatasetMixin(CheckedSamplesMixin):
+    """:class:`CheckedSamplesMixin` for an mmseg ``BaseSegDataset``, in segmentation words."""
 
     def load_data_list(self):
-        data_list = super().load_data_list()
+        try:
+            return super().load_data_list()
+        except DataError as err:
+            raise SegDataError(str(err)) from None
+
+    def no_samples_message(self):
         img_dir = self.data_prefix.get('img_path')
-        if not data_list:
-            raise SegDataError(f'no images ending in {self.img_suffix!r} found in {img_dir}')
-        if self.backend_args is not None:  # remote storage: leave existence to the loaders
-            return data_list
+        return f'no images ending in {self.img_suffix!r} found in {img_dir}'
+
+    def check_sample_files(self, data_list):
         missing_img = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
         if missing_img:
             raise SegDataError(
@@ -102,19 +107,14 @@ class CheckedSegDatasetMixin:
                 f'{len(missing)} of {len(data_list)} image(s) have no annotation '
                 f'(expected suffix {self.seg_map_suffix!r}): {examples}'
             )
-        return data_list
 
     def prepare_data(self, idx):
-        info = self.get_data_info(idx)
         try:
-            return self.pipeline(info)
+            return super().prepare_data(idx)
         except SegDataError:
             raise
-        except Exception as err:
-            raise SegDataError(
-                f'sample {idx} failed to load (image {info.get("img_path")}, annotation '
-                f'{info.get("seg_map_path")}): {type(err).__name__}: {err}'
-            ) from err
+        except DataError as err:
+            raise SegDataError(str(err)) from err.__cause__
 
 
 @register_dataset()

@@ -23,7 +23,7 @@ from mmengine.config import DictAction
 
 from pvtv2_dense.apis.inference import build_model, default_device
 from pvtv2_dense.benchmark.timing import time_step
-from pvtv2_dense.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, load_config, refuse_overwrite
 
 
 def parse_args(argv=None):
@@ -39,6 +39,7 @@ def parse_args(argv=None):
     parser.add_argument('--repeat', type=int, default=20, help='timed iterations')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads for torch')
     parser.add_argument('--out', help='also write the results to this JSON file')
+    parser.add_argument('--overwrite', action='store_true', help='write over an existing --out')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -46,6 +47,7 @@ def parse_args(argv=None):
         help='override config keys; the parent of each key must exist in the config',
     )
     args = parser.parse_args(argv)
+    refuse_overwrite(args.out, '--out', args.overwrite)
     if len(args.shape) == 1:
         args.shape *= 2
     if len(args.shape) != 2 or min(args.shape) < 1:
@@ -121,7 +123,7 @@ def main(argv=None):
         f'{memory["above_start_mb"]:.1f} MB above the start of timing'
     )
     if args.out:
-        with open(args.out, 'w') as f:
+        with atomic_output(args.out) as tmp, open(tmp, 'w') as f:
             json.dump(result, f, indent=2)
         print(f'written to {args.out}', file=sys.stderr)
     return result

@@ -36,6 +36,8 @@ from pvtv2_dense.benchmark.timing import (
     measure_steps_paired_in_subprocess,
     peak_memory_in_subprocess,
 )
+from pvtv2_dense.cli import cli_entry
+from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITES = {
@@ -104,13 +106,16 @@ def paired_rounds(builder, impls, kwargs, args, grad):
     return runs
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('--suites', nargs='+', default=list(SUITES), choices=list(SUITES))
-    parser.add_argument('--archs', nargs='+', default=['b0', 'b2'])
-    parser.add_argument('--modes', nargs='+', default=['infer', 'train'])
+    parser.add_argument('--archs', nargs='+', default=['b0', 'b2'], choices=sorted(ARCH_SETTINGS))
+    parser.add_argument(
+        '--modes', nargs='+', default=['infer', 'train'], choices=['infer', 'train']
+    )
     parser.add_argument('--size', type=int, default=512)
     parser.add_argument('--det-size', type=int, default=DET_SIZE)
     parser.add_argument('--batch', type=int, default=1)
@@ -118,7 +123,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--rounds', type=int, default=1)
     parser.add_argument('--paired', action='store_true')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import torch
 

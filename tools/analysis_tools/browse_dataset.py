@@ -19,7 +19,7 @@ from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.runner import set_random_seed
 from mmengine.utils import ProgressBar
 
-from pvtv2_dense.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.cli import CLIError, cli_entry, load_config, refuse_overwrite
 
 
 def parse_args(argv=None):
@@ -28,6 +28,9 @@ def parse_args(argv=None):
     )
     parser.add_argument('config', help='config file')
     parser.add_argument('--out-dir', default='browse_dataset', help='where the drawings go')
+    parser.add_argument(
+        '--overwrite', action='store_true', help='draw into an --out-dir that holds drawings'
+    )
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--num', type=int, default=20, help='how many samples (default 20)')
     parser.add_argument('--seed', type=int, default=0, help='seed for the random augmentations')
@@ -54,6 +57,7 @@ def to_rgb_image(inputs):
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
+    refuse_overwrite(args.out_dir, '--out-dir', args.overwrite)
     cfg = load_config(args.config, args.cfg_options)
     loader = cfg.get(f'{args.split}_dataloader')
     if not loader or not loader.get('dataset'):

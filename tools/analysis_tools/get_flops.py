@@ -14,14 +14,15 @@ Examples:
 import argparse
 import json
 import os.path as osp
-import sys
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 from mmengine.analysis.print_helper import complexity_stats_table
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DefaultScope, init_default_scope
+
+from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, load_config, refuse_overwrite
 
 
 def sdpa_flop_jit(inputs, outputs):
@@ -75,7 +76,8 @@ def complexity(cfg, shape):
     return params, flops, table
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -85,23 +87,21 @@ def main():
     )
     parser.add_argument('--table', action='store_true', help='print the per-module table')
     parser.add_argument('--json', help='also write {"params", "flops"} to this file')
+    parser.add_argument('--overwrite', action='store_true', help='write over an existing --json')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2) or min(args.shape) < 1:
-        sys.exit(f'error: --shape takes H W or one size, got {args.shape}')
+        raise CLIError(f'--shape takes H W or one size, got {args.shape}')
     shape = tuple(args.shape * 2 if len(args.shape) == 1 else args.shape)
-    if not osp.isfile(args.config):
-        sys.exit(f'error: config {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    refuse_overwrite(args.json, '--json', args.overwrite)
+    cfg = load_config(args.config, args.cfg_options)
     params, flops, table = complexity(cfg, shape)
     if args.table:
         print(table)
     print(f'{osp.basename(args.config)}  input 3x{shape[0]}x{shape[1]}')
     print(f'params: {params / 1e6:.2f} M   FLOPs: {flops / 1e9:.2f} G')
     if args.json:
-        with open(args.json, 'w') as f:
+        with atomic_output(args.json) as tmp, open(tmp, 'w') as f:
             json.dump(dict(config=args.config, shape=shape, params=params, flops=flops), f)
 
 

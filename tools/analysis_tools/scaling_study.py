@@ -14,19 +14,30 @@ import os
 import os.path as osp
 
 from pvtv2_dense.benchmark.backbones import measure_in_subprocess
+from pvtv2_dense.cli import atomic_output, cli_entry, refuse_overwrite
+from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument('--archs', nargs='+', default=['b2', 'b2-li'])
+    parser.add_argument(
+        '--archs', nargs='+', default=['b2', 'b2-li'], choices=sorted(ARCH_SETTINGS)
+    )
     parser.add_argument('--sizes', nargs='+', type=int, default=[256, 512, 1024, 1536, 2048])
     parser.add_argument('--impls', nargs='+', default=['ours'], choices=['ours', 'hf'])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--out-dir', default='docs')
-    args = parser.parse_args()
+    parser.add_argument(
+        '--overwrite', action='store_true', help='write over scaling.md/.png in --out-dir'
+    )
+    args = parser.parse_args(argv)
+    table, plot = (osp.join(args.out_dir, f'scaling.{ext}') for ext in ('md', 'png'))
+    for path in (table, plot):  # before the minutes of measuring
+        refuse_overwrite(path, '--out-dir file', args.overwrite)
     os.makedirs(args.out_dir, exist_ok=True)
 
     rows = []
@@ -48,8 +59,7 @@ def main():
                     f'{r["median_ms"] / mpix:.0f} | {r["peak_mb"]:.0f} |'
                 )
                 print(lines[-1], flush=True)
-    table = osp.join(args.out_dir, 'scaling.md')
-    with open(table, 'w') as f:
+    with atomic_output(table) as tmp, open(tmp, 'w') as f:
         f.write(f'# PVTv2 scaling, batch 1, fp32 {args.device}\n\n' + '\n'.join(lines) + '\n')
 
     import matplotlib
@@ -75,8 +85,8 @@ def main():
     ax_t.legend()
     ax_m.legend()
     fig.tight_layout()
-    plot = osp.join(args.out_dir, 'scaling.png')
-    fig.savefig(plot, dpi=100)
+    with atomic_output(plot) as tmp:
+        fig.savefig(tmp, dpi=100)
     print(f'wrote {table} and {plot}')
 
 

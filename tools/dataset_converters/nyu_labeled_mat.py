@@ -24,6 +24,8 @@ import sys
 import cv2
 import numpy as np
 
+from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, one_line
+
 
 def _scene_types(f, n):
     """Scene type of every frame from the ``sceneTypes`` cell array (None when absent)."""
@@ -44,12 +46,14 @@ def _read_splits(path, n):
         mat = loadmat(path)
         train, test = mat['trainNdxs'], mat['testNdxs']
     except (OSError, ValueError, NotImplementedError, KeyError) as err:
-        sys.exit(f'error: {path}: expected a .mat with trainNdxs and testNdxs ({err})')
+        raise CLIError(
+            f'{path}: expected a .mat with trainNdxs and testNdxs ({one_line(err)})'
+        ) from None
     split = {}
     for name, idx in (('train', train), ('test', test)):
         for i in np.asarray(idx).reshape(-1).astype(int):
             if not 1 <= i <= n:
-                sys.exit(f'error: {path}: {name} index {i} outside 1..{n}')
+                raise CLIError(f'{path}: {name} index {i} outside 1..{n}')
             split[i - 1] = name
     return split
 
@@ -58,14 +62,16 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
     """Write the layout; returns {split: count}. Refuses to overwrite unless ``force``."""
     import h5py
 
+    if not osp.isfile(mat_path):
+        raise CLIError(f'{mat_path} does not exist')
     try:
         f = h5py.File(mat_path, 'r')
     except OSError as err:
-        sys.exit(f'error: {mat_path}: not a MATLAB v7.3 (HDF5) file ({err})')
+        raise CLIError(f'{mat_path}: not a MATLAB v7.3 (HDF5) file ({one_line(err)})') from None
     with f:
         for key in ('images', 'depths'):
             if key not in f:
-                sys.exit(f'error: {mat_path}: no {key!r} dataset (keys: {sorted(f.keys())})')
+                raise CLIError(f'{mat_path}: no {key!r} dataset (keys: {sorted(f.keys())})')
         images, depths = f['images'], f['depths']
         if (
             images.ndim != 4
@@ -79,26 +85,37 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
         n = images.shape[0]
         split_of = _read_splits(splits, n) if splits else {i: default_split for i in range(n)}
         scenes = _scene_types(f, n)
-        counts = {}
+        targets = []
         for i in sorted(split_of):
-            split = split_of[i]
             name = f'{scenes[i] or "nyu"}_{i + 1:05d}'
-            img_path = osp.join(out_dir, 'images', split, name + '.jpg')
-            ann_path = osp.join(out_dir, 'annotations', split, name + '.png')
-            if not force and (osp.exists(img_path) or osp.exists(ann_path)):
-                sys.exit(f'error: {img_path} exists; pass --force to overwrite')
+            targets.append((i, split_of[i], *(
+                osp.join(out_dir, kind, split_of[i], name + ext)
+                for kind, ext in (('images', '.jpg'), ('annotations', '.png'))
+            )))  # fmt: skip
+        # Every target is checked before the first is written: a refusal changes nothing.
+        existing = [p for t in targets for p in t[2:] if osp.exists(p)] if not force else []
+        if existing:
+            raise CLIError(
+                f'{existing[0]} exists ({len(existing)} of the {2 * len(targets)} output files '
+                'do); pass --overwrite to write over them'
+            )
+        counts = {}
+        for i, split, img_path, ann_path in targets:
             os.makedirs(osp.dirname(img_path), exist_ok=True)
             os.makedirs(osp.dirname(ann_path), exist_ok=True)
             rgb = np.asarray(images[i]).transpose(2, 1, 0)  # (3, W, H) -> (H, W, 3)
             depth_m = np.asarray(depths[i], dtype=np.float64).T
             depth_mm = np.where(np.isfinite(depth_m) & (depth_m > 0), depth_m * 1000.0, 0)
-            cv2.imwrite(img_path, rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 100])
-            cv2.imwrite(ann_path, np.clip(np.round(depth_mm), 0, 65535).astype(np.uint16))
+            with atomic_output(img_path) as tmp:
+                cv2.imwrite(tmp, rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 100])
+            with atomic_output(ann_path) as tmp:
+                cv2.imwrite(tmp, np.clip(np.round(depth_mm), 0, 65535).astype(np.uint16))
             counts[split] = counts.get(split, 0) + 1
     return counts
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -106,9 +123,11 @@ def main():
     parser.add_argument('out_dir', help='output root, e.g. data/nyu')
     parser.add_argument('--splits', help='official splits.mat (trainNdxs / testNdxs)')
     parser.add_argument('--split', default='test', help='split name for all frames w/o --splits')
-    parser.add_argument('--force', action='store_true', help='overwrite existing files')
-    args = parser.parse_args()
-    counts = convert(args.mat, args.out_dir, args.splits, args.split, args.force)
+    parser.add_argument(
+        '--overwrite', '--force', action='store_true', help='write over existing files'
+    )
+    args = parser.parse_args(argv)
+    counts = convert(args.mat, args.out_dir, args.splits, args.split, args.overwrite)
     print(f'wrote {counts} frames under {args.out_dir}')
 
 

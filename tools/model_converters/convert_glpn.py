@@ -12,12 +12,11 @@ Examples:
 import argparse
 import json
 import os.path as osp
-import sys
-
-import torch
 
 from pvtv2_dense.checkpoint import norm_eps_hint, read_state_dict
 from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.errors import CheckpointError
 
 _WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 
@@ -27,34 +26,41 @@ def _resolve(src):
         return src, None
     weights = next((osp.join(src, w) for w in _WEIGHTS if osp.isfile(osp.join(src, w))), None)
     if weights is None:
-        sys.exit(f'error: {src} holds none of {_WEIGHTS}')
+        raise CLIError(f'{src} holds none of {_WEIGHTS}')
     config = osp.join(src, 'config.json')
     return weights, config if osp.isfile(config) else None
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('src', help='HF model folder or weights file')
-    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --force)')
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    args = parser.parse_args()
-    if osp.exists(args.dst) and not args.force:
-        sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
+    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
+    parser.add_argument(
+        '--overwrite',
+        '--force',
+        action='store_true',
+        help='write over dst if it exists (refused otherwise)',
+    )
+    args = parser.parse_args(argv)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     weights, config = _resolve(args.src)
     try:
         ours, ignored = hf_glpn_to_depth_estimator(read_state_dict(weights))
-    except (OSError, ValueError) as err:
-        sys.exit(f'error: {weights}: {err}')
+    except CheckpointError:
+        raise
+    except ValueError as err:  # the keys are not of the expected format
+        raise CLIError(f'{weights}: {one_line(err)}') from None
     meta = {'source': osp.basename(osp.normpath(args.src)), 'format': 'hf_glpn'}
     if config:
         with open(config) as f:
             meta['model_cfg'] = glpn_model_cfg(json.load(f))
         print('model overrides for the config:', json.dumps(meta['model_cfg']))
     print(f'LayerNorm eps: {norm_eps_hint("hf_segformer")}')
-    torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta},
-               args.dst)  # fmt: skip
+    state = {k: v.contiguous() for k, v in ours.items()}
+    save_torch_atomically({'state_dict': state, 'meta': meta}, args.dst)
     print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')
 
 

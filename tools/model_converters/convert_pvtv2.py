@@ -11,9 +11,6 @@ Examples:
 
 import argparse
 import os.path as osp
-import sys
-
-import torch
 
 from pvtv2_dense.checkpoint import (
     describe,
@@ -22,32 +19,41 @@ from pvtv2_dense.checkpoint import (
     to_official,
     to_pvtv2_dense,
 )
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.errors import CheckpointError
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('src', help='input checkpoint')
-    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --force)')
+    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
     parser.add_argument(
         '--to', choices=['pvtv2_dense', 'official'], default='pvtv2_dense', help='output format'
     )
     parser.add_argument(
         '--prefix', default='', help="prefix added to every output key (e.g. 'backbone.')"
     )
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    args = parser.parse_args()
-    if osp.exists(args.dst) and not args.force:
-        sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
+    parser.add_argument(
+        '--overwrite',
+        '--force',
+        action='store_true',
+        help='write over dst if it exists (refused otherwise)',
+    )
+    args = parser.parse_args(argv)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     try:
         ours, fmt, ignored = to_pvtv2_dense(read_state_dict(args.src))
-    except (OSError, ValueError) as err:
-        sys.exit(f'error: {args.src}: {err}')
+    except CheckpointError:
+        raise
+    except ValueError as err:  # the keys are not of the expected format
+        raise CLIError(f'{args.src}: {one_line(err)}') from None
     out = to_official(ours) if args.to == 'official' else ours
     out = {args.prefix + k: v.contiguous() for k, v in out.items()}
-    torch.save({'state_dict': out, 'meta': {'source': osp.basename(args.src), 'format': fmt}},
-               args.dst)  # fmt: skip
+    meta = {'source': osp.basename(args.src), 'format': fmt}
+    save_torch_atomically({'state_dict': out, 'meta': meta}, args.dst)
     print(f'{args.src}: {fmt} format, {describe(ours)}')
     if norm_eps_hint(fmt):
         print(f'LayerNorm eps: {norm_eps_hint(fmt)}')

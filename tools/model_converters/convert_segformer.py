@@ -15,9 +15,6 @@ Examples:
 
 import argparse
 import os.path as osp
-import sys
-
-import torch
 
 from pvtv2_dense.checkpoint import (
     describe,
@@ -26,6 +23,8 @@ from pvtv2_dense.checkpoint import (
     segformer_to_pvtv2_dense,
 )
 from pvtv2_dense.checkpoint.hf_segformer import describe_head
+from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.errors import CheckpointError
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')
 
@@ -36,28 +35,37 @@ def _resolve(src):
     for name in _HF_FILES:
         if osp.isfile(osp.join(src, name)):
             return osp.join(src, name)
-    sys.exit(f'error: {src} holds none of {_HF_FILES}')
+    raise CLIError(f'{src} holds none of {_HF_FILES}')
 
 
-def main():
+@cli_entry
+def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument('src', help='input checkpoint file, or an HF model folder')
-    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --force)')
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    args = parser.parse_args()
-    if osp.exists(args.dst) and not args.force:
-        sys.exit(f'error: {args.dst} exists; pass --force to overwrite it')
+    parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
+    parser.add_argument(
+        '--overwrite',
+        '--force',
+        action='store_true',
+        help='write over dst if it exists (refused otherwise)',
+    )
+    args = parser.parse_args(argv)
+    refuse_overwrite(args.dst, 'dst', args.overwrite)
     src = _resolve(args.src)
     try:
         ours, fmt, ignored = segformer_to_pvtv2_dense(read_state_dict(src))
-    except (OSError, ValueError) as err:
-        sys.exit(f'error: {src}: {err}')
+    except CheckpointError:
+        raise
+    except ValueError as err:  # the keys are not of the expected format
+        raise CLIError(f'{src}: {one_line(err)}') from None
     backbone = {k[len('backbone.') :]: v for k, v in ours.items() if k.startswith('backbone.')}
     head = {k[len('decode_head.') :]: v for k, v in ours.items() if k.startswith('decode_head.')}
     meta = {'source': osp.basename(src), 'format': fmt}
-    torch.save({'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta}, args.dst)
+    save_torch_atomically(
+        {'state_dict': {k: v.contiguous() for k, v in ours.items()}, 'meta': meta}, args.dst
+    )
     print(f'{src}: {fmt} format')
     print(f'  backbone: {describe(backbone)}')
     hint = norm_eps_hint(fmt.split('+')[0])

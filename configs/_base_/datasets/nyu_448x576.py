@@ -1,6 +1,6 @@
 # NYU Depth v2 in mmseg's layout (data/README.md): GLPDepth's training set and augmentations.
 # Depth PNGs are uint16 millimetres; evaluation on full 480x640 frames with Eigen's crop.
-dataset_type = 'NYUDataset'
+dataset_type = 'CheckedNYUDataset'
 data_root = 'data/nyu'
 crop_size = (448, 576)
 max_depth = 10.0

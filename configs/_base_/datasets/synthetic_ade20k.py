@@ -1,10 +1,13 @@
-# Synthetic segmentation set in the ADE20K layout (made by tools/make_synthetic_data.py).
-dataset_type = 'ADE20KDataset'
+# Synthetic segmentation set in the ADE20K layout (pvtv2_dense.datasets.generate_ade20k; tools/
+# quickstart.py writes it to data/synthetic). Checked like ADE20K: a missing, unreadable or
+# wrong-size annotation, or a label outside the 150 classes, stops with the file named.
+dataset_type = 'CheckedADE20KDataset'
 data_root = 'data/synthetic/ADEChallengeData2016'
 crop_size = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='CheckSegAnnotation', num_classes=150),
     dict(type='RandomResize', scale=(64, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -14,6 +17,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(64, 64), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='CheckSegAnnotation', num_classes=150),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

@@ -10,10 +10,11 @@ import numpy as np
 from mmengine import fileio
 from mmseg.datasets.transforms import LoadDepthAnnotation
 
+from ...errors import DataError
 from ...registry import register_transform
 
 
-class DepthAnnotationError(ValueError):
+class DepthAnnotationError(DataError):
     """A depth annotation file that cannot be read as single-channel metric depth."""
 
 

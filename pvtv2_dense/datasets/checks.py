@@ -1,0 +1,125 @@
+"""Sample checks shared by every checked dataset (segmentation, depth, detection, and the
+classification and panoptic sets to come): each failure is a :class:`DataError` naming the file.
+
+:class:`CheckedSamplesMixin` goes first in the bases of an mmengine ``BaseDataset`` subclass. When
+the file list is built it requires the annotation file and the ``data_prefix`` folders to exist,
+at least one sample, and every file a sample lists; a sample that fails to load later (an image
+that does not decode, an annotation the pipeline rejects) names its files in the error.
+"""
+
+import os.path as osp
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+
+# Keys of a data info dict that name a file of the sample, in the order they are reported.
+SAMPLE_FILE_KEYS = ('img_path', 'seg_map_path', 'depth_map_path')
+
+
+def out_of_range(values, num_classes, ignore_index=None):
+    """The values (sorted, unique) outside ``0 .. num_classes - 1`` other than ``ignore_index``.
+
+    Args:
+        values (array-like): labels of one sample (a label map, class ids, category ids).
+        num_classes (int): number of classes.
+        ignore_index (int, optional): the one other value allowed.
+
+    Returns:
+        list[int]: the offending values; empty when all are fine.
+    """
+    values = np.unique(np.asarray(values))
+    bad = values[(values < 0) | (values >= num_classes)]
+    if ignore_index is not None:
+        bad = bad[bad != ignore_index]
+    return bad.tolist()
+
+
+def sample_files(info, keys=SAMPLE_FILE_KEYS):
+    """``'image a.jpg, annotation a.png'``: the files of one sample, for error messages."""
+    names = {'img_path': 'image', 'seg_map_path': 'annotation', 'depth_map_path': 'depth map'}
+    return ', '.join(f'{names.get(k, k)} {info[k]}' for k in keys if info.get(k))
+
+
+def undecodable_files(info, keys=SAMPLE_FILE_KEYS):
+    """``'annotation a.png (9 bytes) is not a readable image'`` for each file of a sample that
+    does not decode, joined by ``'; '``; empty when every file decodes (or is not an image)."""
+    names = {'img_path': 'image', 'seg_map_path': 'annotation', 'depth_map_path': 'depth map'}
+    found = []
+    for key in keys:
+        path = info.get(key)
+        if not (isinstance(path, str) and osp.isfile(path)):
+            continue
+        if cv2.imread(path, cv2.IMREAD_UNCHANGED) is None:
+            found.append(
+                f'{names.get(key, key)} {path} ({osp.getsize(path)} bytes) is not a readable '
+                'image; expected a PNG or JPEG file'
+            )
+    return '; '.join(found)
+
+
+class CheckedSamplesMixin:
+    """File-list checks at load time and file-naming load errors for an mmengine dataset.
+
+    Subclasses may set ``sample_file_keys`` (the data info keys that are files) and override
+    :meth:`no_samples_message` and :meth:`check_sample_files` for messages of their own.
+    """
+
+    sample_file_keys = SAMPLE_FILE_KEYS
+
+    def _is_local(self):
+        return getattr(self, 'backend_args', None) is None
+
+    def check_sources(self):
+        """The annotation file and every ``data_prefix`` folder exist (local storage only)."""
+        name = type(self).__name__
+        if self.ann_file and not osp.exists(self.ann_file):
+            raise DataError(f'{name}: annotation file {self.ann_file} does not exist')
+        for key, folder in (self.data_prefix or {}).items():
+            if isinstance(folder, str) and folder and not osp.isdir(folder):
+                raise DataError(
+                    f'{name}: data_prefix.{key} folder {folder} does not exist '
+                    f'(data_root={self.data_root!r})'
+                )
+
+    def no_samples_message(self):
+        where = self.ann_file or (self.data_prefix or {}).get('img_path') or self.data_root
+        return f'{type(self).__name__}: no samples found in {where}'
+
+    def check_sample_files(self, data_list):
+        """Every file a sample lists exists."""
+        for key in self.sample_file_keys:
+            missing = [d for d in data_list if d.get(key) and not osp.isfile(d[key])]
+            if missing:
+                raise DataError(
+                    f'{type(self).__name__}: {len(missing)} of {len(data_list)} samples lack '
+                    f'their {key}, e.g. {missing[0][key]} ({sample_files(missing[0])})'
+                )
+
+    def load_data_list(self):
+        if self._is_local():
+            self.check_sources()
+        data_list = super().load_data_list()
+        if not data_list:
+            raise DataError(self.no_samples_message())
+        if self._is_local():
+            self.check_sample_files(data_list)
+        return data_list
+
+    def prepare_data(self, idx):
+        info = self.get_data_info(idx)
+        try:
+            return self.pipeline(info)
+        except DataError:
+            raise
+        except Exception as err:
+            # Decoders name a byte buffer, not the file (PIL: 'cannot identify image file
+            # <_io.BytesIO ...>'): say which file it was.
+            undecodable = undecodable_files(info, self.sample_file_keys)
+            if undecodable:
+                raise DataError(f'sample {idx}: {undecodable}') from err
+            raise DataError(
+                f'sample {idx} failed to load ({sample_files(info, self.sample_file_keys)}): '
+                f'{type(err).__name__}: {err}'
+            ) from err
