@@ -5,9 +5,9 @@ SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of
 256 wide as in mmseg's configs; 'mmseg-768' is the same at the paper's b2-b5 width E=768, which
 ours and HF's use) and HF's SegformerForSemanticSegmentation (all weights shared), inference and
 a full training step (forward, loss, backward, AdamW), and for CPU inference ours exported to
-ONNX (tools/deployment/export_onnx.py's graph) run in ONNX Runtime ('onnxruntime').
-GLPN: ours against HF's
-GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DETR (our config):
+ONNX (tools/deployment/export_onnx.py's graph) run in ONNX Runtime ('onnxruntime'). GLPN: ours
+against HF's GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DETR
+(our config):
 on our PVTv2 against the same detector on mmdet's own PyramidVisionTransformerV2 (all weights
 shared), inference (``predict``) and a training step at --det-size (640x640 by default). Each
 measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
