@@ -102,8 +102,8 @@ def _check_eps(backbone, want, what):
         value = f'{want:g}' if want is not None else 'X'
         raise CLIError(
             f'{what} has {one} and the model uses the official PVTv2 mix (1e-5 in the patch '
-            'embeddings and the reduction, 1e-6 elsewhere); a model trained with '
-            f'layer_norm_eps={value} in its arch is exported'
+            'embeddings and the reduction, 1e-6 elsewhere), which it cannot express; export a '
+            f'model trained with layer_norm_eps={value} in its backbone options'
         )
     if want is not None and eps != want:
         raise CLIError(
