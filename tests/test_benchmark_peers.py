@@ -100,6 +100,17 @@ def test_segformer_and_glpn_peers_match():
     assert (ours[:, 0] - hf).abs().max() <= 1e-4
 
 
+@pytest.mark.slow
+def test_onnxruntime_peer_runs_our_weights():
+    with torch.no_grad():
+        ours = segformer_step('ours', 'b0', MIT_B0, size=64)()
+    (got,) = segformer_step('onnxruntime', 'b0', MIT_B0, size=64)()
+    assert got.shape == (1, 150, 16, 16)
+    assert abs(got - ours.numpy()).max() <= 1e-4
+    with pytest.raises(ValueError, match='CPU inference only'):
+        segformer_step('onnxruntime', 'b0', MIT_B0, mode='train', size=64)
+
+
 def test_benchmark_peers_detr_table(monkeypatch, capsys):
     tool = load_tool('tools/analysis_tools/benchmark_peers.py')
     argv = ['benchmark_peers.py', '--suites', 'deformable_detr', '--archs', 'b0']

@@ -12,6 +12,8 @@
 #   MMCV_CACHE     where built mmcv wheels are kept, keyed by Python, torch and platform
 #                  (default: ~/.cache/pvtv2_dense/wheels)
 #   WITH_TESTS     1 installs the test requirements too      (default: 1)
+#   WITH_DEPLOY    1 installs requirements/deploy.txt (ONNX export and ONNX Runtime; the tests
+#                  need it)                                   (default: 1)
 # A GPU user picks their torch, e.g.:
 #   TORCH_SPEC="torch==2.5.1" TORCH_INDEX=https://download.pytorch.org/whl/cu121 bash tools/setup_env.sh
 # mmcv 2.1.0 does not compile against torch >= 2.14 (C++20 headers): keep torch < 2.14.
@@ -25,6 +27,7 @@ TORCH_INDEX="${TORCH_INDEX:-}"
 MMCV_VERSION="2.1.0"
 MMCV_CACHE="${MMCV_CACHE:-$HOME/.cache/pvtv2_dense/wheels}"
 WITH_TESTS="${WITH_TESTS:-1}"
+WITH_DEPLOY="${WITH_DEPLOY:-1}"
 LOG_DIR="$VENV/setup-logs"
 STEP="starting"
 
@@ -46,7 +49,7 @@ run_logged() {
 # Everything that decides the environment's content; unchanged => nothing to do.
 stamp_of() {
   {
-    echo "$PYTHON $TORCH_SPEC $TORCH_INDEX $MMCV_VERSION $WITH_TESTS"
+    echo "$PYTHON $TORCH_SPEC $TORCH_INDEX $MMCV_VERSION $WITH_TESTS $WITH_DEPLOY"
     cat "$ROOT"/requirements/*.txt "$ROOT/setup.py"
   } | sha256sum | cut -d' ' -f1
 }
@@ -112,6 +115,9 @@ STEP="[5/6] installing pvtv2_dense (editable)"
 say "$STEP"
 if [ "$WITH_TESTS" = "1" ]; then
   run_logged tests "${PIP[@]}" install -r "$ROOT/requirements/tests.txt"
+fi
+if [ "$WITH_DEPLOY" = "1" ]; then
+  run_logged deploy "${PIP[@]}" install -r "$ROOT/requirements/deploy.txt" "numpy>=1.23,<2"
 fi
 run_logged package "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 

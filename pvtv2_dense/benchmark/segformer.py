@@ -1,5 +1,9 @@
-"""SegFormer benchmark models: ours (a config's model), mmseg's SegFormer and HF's
-SegformerForSemanticSegmentation, holding the same weights (mmseg's head: its own design)."""
+"""SegFormer benchmark models: ours (a config's model), mmseg's SegFormer, HF's
+SegformerForSemanticSegmentation, holding the same weights (mmseg's head: its own design), and
+ours exported to ONNX and run in ONNX Runtime (inference only)."""
+
+import os.path as osp
+import tempfile
 
 import torch
 
@@ -26,16 +30,22 @@ def _hf_segformer(arch):
     return SegformerForSemanticSegmentation(cfg)
 
 
-def _ours_segformer(config, hf):
-    """The model of our SegFormer ``config`` holding the weights of HF model ``hf``."""
+# The plain definitions (what ONNX export traces), as overrides of a shipped config.
+PLAIN_OPTIONS = {
+    'model.backbone.attn_impl': 'sdpa',
+    'model.backbone.ffn_impl': 'plain',
+    'model.decode_head.type': 'AllMLPHead',
+}
+
+
+def _ours_segformer(config, hf, plain=False):
+    """The model of our SegFormer ``config`` holding the weights of HF model ``hf`` (with
+    ``plain``, in its plain definitions)."""
     from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
 
-    model = build_from_config(
-        config,
-        'mmseg',
-        # HF Segformer's LayerNorms use eps 1e-5 throughout.
-        {'model.backbone.init_cfg': None, 'model.backbone.layer_norm_eps': 1e-5},
-    )
+    # HF Segformer's LayerNorms use eps 1e-5 throughout.
+    options = {'model.backbone.init_cfg': None, 'model.backbone.layer_norm_eps': 1e-5}
+    model = build_from_config(config, 'mmseg', dict(options, **(PLAIN_OPTIONS if plain else {})))
     model.load_state_dict(segformer_to_pvtv2_dense(hf.state_dict())[0], strict=True)
     return model
 
@@ -81,8 +91,28 @@ def _mmseg_segformer(arch, ours, channels=256):
     return model
 
 
+def _onnxruntime_step(config, hf, size, batch):
+    """Ours exported to ONNX (static shape at batch 1, else dynamic) as an ONNX Runtime CPU
+    session with torch's thread count; the step runs it on the benchmark's input."""
+    import onnxruntime as ort
+
+    from ..deploy.onnx import export_onnx
+
+    model = _ours_segformer(config, hf, plain=True).eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        export_onnx(model, path, (size, size), dynamic=batch != 1)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    torch.manual_seed(0)  # the input of the other implementations
+    x = {'inputs': torch.randn(batch, 3, size, size).numpy()}
+    return lambda: session.run(None, x)
+
+
 def segformer_step(impl, arch, config, mode='infer', size=512, batch=1, device='cpu'):
-    """SegFormer-equivalent model ('ours', 'mmseg', 'mmseg-768', 'hf') at ``arch`` (b0..b5).
+    """SegFormer-equivalent model ('ours', 'mmseg', 'mmseg-768', 'hf', 'onnxruntime': ours in
+    ONNX Runtime, CPU inference) at ``arch`` (b0..b5).
 
     Args:
         impl (str): the implementation.
@@ -98,6 +128,10 @@ def segformer_step(impl, arch, config, mode='infer', size=512, batch=1, device='
     from mmseg.structures import SegDataSample
 
     hf = _hf_segformer(arch)
+    if impl == 'onnxruntime':
+        if mode != 'infer' or str(device) != 'cpu':
+            raise ValueError('onnxruntime is measured for CPU inference only')
+        return _onnxruntime_step(config, hf, size, batch)
     model = hf if impl == 'hf' else _ours_segformer(config, hf)
     if impl == 'mmseg':
         model = _mmseg_segformer(arch, model)

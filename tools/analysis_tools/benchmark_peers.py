@@ -4,8 +4,10 @@ Segmentation: our SegFormer-equivalent (PVTv2 with mlp ratios 4 + all-MLP head) 
 SegFormer (MixVisionTransformer + SegformerHead; encoder weights shared, head of its own design,
 256 wide as in mmseg's configs; 'mmseg-768' is the same at the paper's b2-b5 width E=768, which
 ours and HF's use) and HF's SegformerForSemanticSegmentation (all weights shared), inference and
-a full training step (forward, loss, backward, AdamW). GLPN: ours against HF's
-GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DETR (our config):
+a full training step (forward, loss, backward, AdamW), and for CPU inference ours exported to
+ONNX (tools/deployment/export_onnx.py's graph) run in ONNX Runtime ('onnxruntime'). GLPN: ours
+against HF's GLPNForDepthEstimation (all weights shared), inference at 480x640. Deformable DETR
+(our config):
 on our PVTv2 against the same detector on mmdet's own PyramidVisionTransformerV2 (all weights
 shared), inference (``predict``) and a training step at --det-size (640x640 by default). Each
 measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
@@ -43,7 +45,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SUITES = {
     'segformer': (
         'pvtv2_dense.benchmark.segformer:segformer_step',
-        ('ours', 'mmseg', 'mmseg-768', 'hf'),
+        ('ours', 'mmseg', 'mmseg-768', 'hf', 'onnxruntime'),
     ),
     'glpn': ('pvtv2_dense.benchmark.glpn:glpn_step', ('ours', 'hf')),
     'deformable_detr': ('pvtv2_dense.benchmark.detr:detr_step', ('ours', 'mmdet')),
@@ -145,7 +147,10 @@ def main(argv=None):
                 if suite in CONFIGS:
                     kwargs['config'] = osp.join(ROOT, CONFIGS[suite].format(arch))
                 rounds = paired_rounds if args.paired else fresh_rounds
-                runs = rounds(builder, impls, kwargs, args, mode == 'train')
+                # ONNX Runtime: inference on the CPU only.
+                skip = {'onnxruntime'} if mode != 'infer' or args.device != 'cpu' else set()
+                shown_impls = tuple(i for i in impls if i not in skip)
+                runs = rounds(builder, shown_impls, kwargs, args, mode == 'train')
                 shown = 'x'.join(map(str, size)) if isinstance(size, tuple) else size
                 for impl, rs in runs.items():
                     head = f'| {suite} | {arch} | {shown} | {mode} | {impl} |'

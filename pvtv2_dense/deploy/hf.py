@@ -1,0 +1,314 @@
+"""Export of trained models to HF transformers: a folder that ``from_pretrained`` loads.
+
+- ``PVTv2ImageClassifier`` -> ``PvtV2ForImageClassification``;
+- ``EncoderDecoder`` with an all-MLP head (``AllMLPHead`` or ``FoldedAllMLPHead``) on PVTv2 or
+  MiT -> ``SegformerForSemanticSegmentation``, labels from the dataset's classes;
+- ``DepthEstimator`` with ``GLPNHead`` -> ``GLPNForDepthEstimation``, with its max depth.
+
+The key mapping is the inverse of the HF -> ours converters (``pvtv2_dense.checkpoint``): each
+HF tensor is replaced by its index, converted, and the indices read back, so the two directions
+cannot drift apart. What HF's configs cannot express is refused in one line: linear SRA and
+``qkv_bias=False`` in Segformer/GLPN (whose every LayerNorm has eps 1e-5, a fixed value), and a
+LayerNorm eps other than the one eps HF's model has (our default is the official code's mix).
+"""
+
+import os
+import os.path as osp
+import shutil
+
+import torch
+
+from ..checkpoint import to_pvtv2_dense
+from ..checkpoint.hf_glpn import hf_glpn_to_depth_estimator
+from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
+from ..cli import CLIError
+
+# Every LayerNorm of HF Segformer and GLPN is nn.LayerNorm's default.
+HF_SEGFORMER_EPS = 1e-5
+TOLERANCE = 1e-5
+
+_ENCODER_KEYS = (
+    'num_channels',
+    'num_encoder_blocks',
+    'depths',
+    'sr_ratios',
+    'hidden_sizes',
+    'patch_sizes',
+    'strides',
+    'num_attention_heads',
+    'mlp_ratios',
+    'hidden_act',
+)
+
+
+def _classifier_to_ours(hf_sd):
+    backbone, _, _ = to_pvtv2_dense(hf_sd)
+    out = {f'backbone.{k}': v for k, v in backbone.items()}
+    for part in ('weight', 'bias'):
+        out[f'head.{part}'] = hf_sd[f'classifier.{part}']
+    return out
+
+
+def _segformer_to_ours(hf_sd):
+    return segformer_to_pvtv2_dense(hf_sd)[0]
+
+
+def _glpn_to_ours(hf_sd):
+    return hf_glpn_to_depth_estimator(hf_sd)[0]
+
+
+def invert_converter(to_ours, hf_model, ours_sd):
+    """HF state dict of ``hf_model``'s keys holding the tensors of ``ours_sd``.
+
+    ``to_ours`` maps an HF state dict to ours, moving tensors and joining HF's separate key and
+    value projections into our ``kv``; fed with one-element index tensors it shows where each HF
+    tensor lands (a joined pair lands as two indices, first half first).
+
+    Args:
+        to_ours (callable): HF state dict -> our state dict.
+        hf_model (nn.Module): the HF model (its keys and shapes).
+        ours_sd (dict): our model's state dict.
+
+    Returns:
+        tuple[dict, list[str]]: the HF state dict, and the HF keys ours has no tensor for
+        (parameters HF builds but never uses; they keep the HF model's values).
+    """
+    hf_sd = hf_model.state_dict()
+    names = list(hf_sd)
+    index = {k: torch.tensor([float(i)]) for i, k in enumerate(names)}
+    out, unused = {}, set(names)
+    for our_key, where in to_ours(index).items():
+        if our_key not in ours_sd:
+            continue
+        value = ours_sd[our_key]
+        parts = value.chunk(len(where), 0) if len(where) > 1 else [value]
+        for i, part in zip(where.long().tolist(), parts):
+            key = names[i]
+            out[key] = part.reshape(hf_sd[key].shape).clone()
+            unused.discard(key)
+    for key in unused:
+        out[key] = hf_sd[key]
+    return out, sorted(unused)
+
+
+def _backbone(model):
+    return model.backbone
+
+
+def _check_eps(backbone, want, what):
+    eps = backbone.arch['layer_norm_eps']
+    if eps is None:
+        one = f'one LayerNorm eps ({want:g})' if want is not None else 'one LayerNorm eps'
+        value = f'{want:g}' if want is not None else 'X'
+        raise CLIError(
+            f'{what} has {one} and the model uses the official PVTv2 mix (1e-5 in the patch '
+            'embeddings and the reduction, 1e-6 elsewhere), which it cannot express; export a '
+            f'model trained with layer_norm_eps={value} in its backbone options'
+        )
+    if want is not None and eps != want:
+        raise CLIError(
+            f'{what} has LayerNorm eps {want:g} in every norm, the model has layer_norm_eps={eps:g}'
+        )
+
+
+def _check_segformer_encoder(backbone, what):
+    opts = backbone.arch
+    if opts['linear_attention']:
+        raise CLIError(f'{what} has no linear SRA (linear_attention=True) counterpart')
+    if not opts['qkv_bias']:
+        raise CLIError(f'{what} always has query/key/value biases; the model has qkv_bias=False')
+    if not isinstance(opts['hidden_act'], str):
+        raise CLIError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
+    _check_eps(backbone, HF_SEGFORMER_EPS, what)
+
+
+def _labels(model, num_labels):
+    classes = (getattr(model, 'dataset_meta', None) or {}).get('classes')
+    if classes and len(classes) == num_labels:
+        names = [str(c) for c in classes]
+    else:
+        names = [f'LABEL_{i}' for i in range(num_labels)]
+    return dict(id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+
+
+def classification_target(model):
+    """``(HF model, to_ours)`` for a :class:`~pvtv2_dense.models.PVTv2ImageClassifier`."""
+    from transformers import PvtV2Config, PvtV2ForImageClassification
+
+    what = "transformers' PvtV2Config"
+    _check_eps(model.backbone, None, what)
+    opts = dict(model.backbone.arch)
+    if not isinstance(opts['hidden_act'], str):
+        raise CLIError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
+    num = model.num_classes
+    if num < 1:
+        raise CLIError(f'{what}: a classifier with num_classes={num} has no classification head')
+    config = PvtV2Config(**opts, num_labels=num, **_labels(model, num))
+    return PvtV2ForImageClassification(config), _classifier_to_ours
+
+
+def segmentation_target(model):
+    """``(HF model, to_ours)`` for an ``EncoderDecoder`` with an all-MLP head on PVTv2."""
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation
+
+    from ..models import AllMLPHead, PVTv2
+
+    what = "transformers' SegformerConfig"
+    head = model.decode_head
+    if not isinstance(model.backbone, PVTv2) or not isinstance(head, AllMLPHead):
+        raise CLIError(
+            f'{what} is a PVTv2/MiT encoder with the all-MLP head; the model has '
+            f'{type(model.backbone).__name__} + {type(head).__name__}'
+        )
+    if getattr(model, 'auxiliary_head', None) is not None:
+        raise CLIError(f'{what} has no auxiliary head; the model has one')
+    n = model.backbone.arch['num_encoder_blocks']
+    if list(head.in_index) != list(range(n)) or tuple(model.backbone.out_indices) != tuple(
+        range(n)
+    ):
+        raise CLIError(f'{what} decodes every encoder level; the head reads {head.in_index}')
+    _check_segformer_encoder(model.backbone, what)
+    opts = model.backbone.arch
+    config = SegformerConfig(
+        **{k: opts[k] for k in _ENCODER_KEYS},
+        decoder_hidden_size=head.channels,
+        classifier_dropout_prob=head.dropout_ratio,
+        semantic_loss_ignore_index=head.ignore_index,
+        num_labels=head.num_classes,
+        **_labels(model, head.num_classes),
+    )
+    return SegformerForSemanticSegmentation(config), _segformer_to_ours
+
+
+def depth_target(model):
+    """``(HF model, to_ours)`` for a ``DepthEstimator`` with ``GLPNHead`` on PVTv2."""
+    from transformers import GLPNConfig, GLPNForDepthEstimation
+
+    from ..models import PVTv2
+    from ..models.decode_heads.glpn_head import GLPNHead
+
+    what = "transformers' GLPNConfig"
+    head = model.decode_head
+    if not isinstance(model.backbone, PVTv2) or not isinstance(head, GLPNHead):
+        raise CLIError(
+            f'{what} is a PVTv2/MiT encoder with the GLPN decoder; the model has '
+            f'{type(model.backbone).__name__} + {type(head).__name__}'
+        )
+    _check_segformer_encoder(model.backbone, what)
+    opts = model.backbone.arch
+    config = GLPNConfig(
+        **{k: opts[k] for k in _ENCODER_KEYS},
+        decoder_hidden_size=head.channels,
+        max_depth=head.max_depth,
+        head_in_index=-1,
+    )
+    return GLPNForDepthEstimation(config), _glpn_to_ours
+
+
+def hf_target(model):
+    """The HF model (random weights) and the HF -> ours converter for ``model``.
+
+    Raises:
+        CLIError: naming what has no transformers counterpart.
+    """
+    from mmseg.models.segmentors import DepthEstimator, EncoderDecoder
+
+    from ..models import PVTv2ImageClassifier
+
+    if isinstance(model, PVTv2ImageClassifier):
+        return classification_target(model)
+    if isinstance(model, DepthEstimator):
+        return depth_target(model)
+    if isinstance(model, EncoderDecoder):
+        return segmentation_target(model)
+    raise CLIError(
+        f'{type(model).__name__} has no transformers counterpart (exported: '
+        'PVTv2ImageClassifier, EncoderDecoder with an all-MLP head, DepthEstimator with GLPNHead)'
+    )
+
+
+def hf_outputs(hf_model, x):
+    """The tensor HF's model answers that ours computes in ``mode='tensor'``."""
+    out = hf_model(pixel_values=x)
+    if hasattr(out, 'predicted_depth'):
+        return out.predicted_depth[:, None]
+    return out.logits
+
+
+def to_hf(model):
+    """The HF model holding ``model``'s weights, and the HF keys that kept HF's init."""
+    hf_model, to_ours = hf_target(model)
+    sd, unused = invert_converter(to_ours, hf_model, model.state_dict())
+    hf_model.load_state_dict(sd, strict=True)
+    return hf_model.eval(), unused
+
+
+def check_sizes(hf_model):
+    """The (batch, H, W) inputs of the comparison: one of them odd where HF's model takes it.
+
+    HF's GLPN decoder joins pyramid levels without resizing them, so it needs H and W divisible
+    by 32; ours (like the official GLPDepth code) resizes.
+    """
+    if type(hf_model).__name__ == 'GLPNForDepthEstimation':
+        return ((1, 128, 160), (2, 96, 224))
+    return ((1, 128, 160), (2, 97, 131))
+
+
+def compare(model, hf_model, sizes=None, seed=0):
+    """Largest absolute difference between ours (``mode='tensor'``) and HF's outputs.
+
+    Args:
+        model (nn.Module): ours, in eval mode.
+        hf_model (nn.Module): the HF model, in eval mode.
+        sizes (list[tuple[int, int, int]], optional): (batch, H, W) of each input; by default
+            :func:`check_sizes`.
+        seed (int): seed of the random inputs.
+    """
+    from .plain import TensorForward
+
+    ours = TensorForward(model).eval()
+    sizes = sizes or check_sizes(hf_model)
+    g = torch.Generator().manual_seed(seed)
+    worst = 0.0
+    for batch, h, w in sizes:
+        x = torch.randn(batch, 3, h, w, generator=g)
+        with torch.no_grad():
+            want, got = ours(x), hf_outputs(hf_model, x)
+        if want.shape != got.shape:
+            raise CLIError(f'HF output shape {tuple(got.shape)}, ours {tuple(want.shape)}')
+        worst = max(worst, float((want - got).abs().max()))
+    return worst
+
+
+def export_hf(model, out_dir, tolerance=TOLERANCE):
+    """Write ``model`` as an HF transformers folder (config.json, model.safetensors).
+
+    The folder is written under a temporary name, loaded back with ``from_pretrained`` and
+    compared with ``model`` before it is renamed to ``out_dir``.
+
+    Args:
+        model (nn.Module): ours, in eval mode (see
+            :func:`~pvtv2_dense.deploy.plain.build_plain_model`).
+        out_dir (str): the folder (absent or empty, or it is replaced).
+        tolerance (float): the largest absolute output difference allowed.
+
+    Returns:
+        dict: ``hf_class``, ``max_diff`` and ``unused`` (HF keys that kept HF's init).
+    """
+    hf_model, unused = to_hf(model)
+    tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
+    try:
+        hf_model.save_pretrained(tmp)
+        loaded = type(hf_model).from_pretrained(tmp).eval()
+        diff = compare(model, loaded)
+        if not diff <= tolerance:
+            raise CLIError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
+        if osp.isdir(out_dir):
+            shutil.rmtree(out_dir)
+        elif osp.exists(out_dir):
+            os.remove(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if osp.exists(tmp):
+            shutil.rmtree(tmp)
+    return dict(hf_class=type(hf_model).__name__, max_diff=diff, unused=unused)

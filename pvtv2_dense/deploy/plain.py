@@ -1,0 +1,97 @@
+"""The model of a config in its plain, published definition, for export.
+
+Shipped configs select the checked speed-ups (``attn_impl='auto'``, ``ffn_impl='auto'``,
+``FoldedAllMLPHead``); they branch on device and grad mode and loop over bands and chunks in
+Python, which a traced graph would freeze. Export builds the plain definitions instead: same
+parameters, same state dict, same outputs.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+from ..cli import CLIError
+
+# Speed-up head types and the plain head with the same state dict.
+PLAIN_HEADS = {'FoldedAllMLPHead': 'AllMLPHead'}
+
+
+def _plain_backbone(backbone: dict) -> None:
+    backbone['attn_impl'] = 'sdpa'
+    backbone['ffn_impl'] = 'plain'
+    # Weights come from the checkpoint: no pretrained file is read.
+    backbone.pop('init_cfg', None)
+
+
+def plain_model_cfg(model_cfg: dict) -> dict:
+    """A copy of ``model_cfg`` with every PVTv2 in its plain definition and plain heads.
+
+    Args:
+        model_cfg (dict): a config's ``model`` (a segmentor, depth estimator, detector or
+            classifier, with a PVTv2 backbone or a ``PVTv2ImageClassifier``).
+
+    Returns:
+        dict: the modified copy.
+    """
+    cfg = copy.deepcopy(dict(model_cfg))
+    if cfg.get('type') == 'PVTv2ImageClassifier':
+        _plain_backbone(cfg)
+        return cfg
+    backbone = cfg.get('backbone')
+    if isinstance(backbone, dict) and backbone.get('type') == 'PVTv2':
+        _plain_backbone(backbone)
+    head = cfg.get('decode_head')
+    if isinstance(head, dict) and head.get('type') in PLAIN_HEADS:
+        head['type'] = PLAIN_HEADS[head['type']]
+    return cfg
+
+
+def build_plain_model(cfg, checkpoint: str, config_path: str = None) -> nn.Module:
+    """Build a config's model in its plain definition, in eval mode on the CPU, with the
+    checkpoint's weights (checked to fit; see :func:`pvtv2_dense.cli.check_checkpoint`).
+
+    Args:
+        cfg (Config): the full config.
+        checkpoint (str): the trained weights.
+        config_path (str, optional): named in error messages.
+    """
+    from ..apis.inference import build_model
+
+    cfg = copy.deepcopy(cfg)
+    cfg.model = plain_model_cfg(cfg.model)
+    try:
+        return build_model(cfg, checkpoint, device='cpu', config_path=config_path)
+    except CLIError:
+        raise
+    except (KeyError, TypeError, ValueError) as err:
+        where = config_path or 'the config'
+        raise CLIError(f'cannot build the model of {where}: {err}') from None
+
+
+class TensorForward(nn.Module):
+    """What ``model(inputs, mode='tensor')`` computes, as a module of one tensor argument.
+
+    mmengine models (mmseg segmentors and depth estimators, mmpretrain classifiers) take
+    ``mode='tensor'``; :class:`~pvtv2_dense.models.PVTv2ImageClassifier` returns its logits in a
+    dict. The output is a tensor (or a tuple of them), which export and checks can compare.
+
+    Args:
+        model (nn.Module): the model, in eval mode.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.takes_mode = _takes_mode(model)
+
+    def forward(self, inputs: torch.Tensor):
+        if self.takes_mode:
+            return self.model(inputs, mode='tensor')
+        return self.model(inputs)['logits']
+
+
+def _takes_mode(model: nn.Module) -> bool:
+    from mmengine.model import BaseModel
+
+    return isinstance(model, BaseModel)

@@ -1,0 +1,67 @@
+"""Export a trained model as an HF transformers folder that ``from_pretrained`` loads.
+
+- PVTv2ImageClassifier -> PvtV2ForImageClassification;
+- SegFormer (all-MLP head on PVTv2 or MiT) -> SegformerForSemanticSegmentation, with the
+  label names of the config's dataset (or of the checkpoint's dataset_meta);
+- GLPN (DepthEstimator with GLPNHead) -> GLPNForDepthEstimation, with its max depth.
+
+OUT_DIR gets config.json and model.safetensors. The folder is loaded back with
+from_pretrained and its outputs compared with ours (model(inputs, mode='tensor')) before it is
+renamed into place; a difference above --tolerance fails. What transformers' configs cannot
+express is refused in one line: linear SRA or qkv_bias=False in Segformer/GLPN, a LayerNorm eps
+other than HF's (Segformer/GLPN: 1e-5 in every norm; PvtV2: one value in every norm), DETR.
+
+Examples:
+    python tools/model_converters/export_hf.py CONFIG CKPT hf/segformer-b0-ade \\
+        --cfg-options model.backbone.layer_norm_eps=1e-5
+    python -c "from transformers import SegformerForSemanticSegmentation as S; \\
+        S.from_pretrained('hf/segformer-b0-ade')"
+
+The eps override states how the model was trained: our configs default to the official code's
+mix (1e-5 in the patch embeddings and the spatial reduction, 1e-6 elsewhere), which no HF
+config expresses.
+"""
+
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+from pvtv2_dense.cli import cli_entry, load_config, refuse_overwrite
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint that fits the config')
+    parser.add_argument('out_dir', help='output folder (absent or empty)')
+    parser.add_argument('--tolerance', type=float, default=1e-5, help='largest output difference')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing out_dir')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys; the parent of each key must exist in the config',
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+@cli_entry
+def main(argv=None):
+    args = parse_args(argv)
+    refuse_overwrite(args.out_dir, 'OUT_DIR', args.overwrite)
+    from pvtv2_dense.deploy.hf import export_hf
+    from pvtv2_dense.deploy.plain import build_plain_model
+
+    cfg = load_config(args.config, args.cfg_options)
+    model = build_plain_model(cfg, args.checkpoint, args.config)
+    info = export_hf(model, args.out_dir, args.tolerance)
+    print(f'wrote {args.out_dir}: {info["hf_class"]}')
+    print(f'  max |transformers - ours| = {info["max_diff"]:.2e} (float32)')
+    if info['unused']:
+        print(f'  kept HF init for {len(info["unused"])} unused keys: {info["unused"][:4]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
