@@ -1,4 +1,5 @@
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
+from .imagenet import CheckedLoadImage, ImageNetFolder
 from .kitti_depth import KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
@@ -6,12 +7,21 @@ from .seg_checked import (
     CheckSegAnnotation,
     SegDataError,
 )
-from .synthetic import generate_ade20k, generate_coco, generate_kitti, generate_nyu
+from .synthetic import (
+    generate_ade20k,
+    generate_coco,
+    generate_imagenet,
+    generate_kitti,
+    generate_nyu,
+)
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 
 __all__ = [
     'generate_ade20k',
     'generate_coco',
+    'generate_imagenet',
+    'CheckedLoadImage',
+    'ImageNetFolder',
     'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',
