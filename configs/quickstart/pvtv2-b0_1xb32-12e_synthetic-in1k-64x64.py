@@ -1,6 +1,6 @@
 # Quickstart: PVTv2-b0 classification on the synthetic ImageNet-layout set (10 classes of
 # textured shapes), a few minutes on a CPU. Same components as the ImageNet configs, small
-# images, a short schedule and no batch mixing (too strong for 800 images and 30 epochs).
+# images, a short schedule and no batch mixing (too strong for 800 images and 12 epochs).
 _base_ = [
     '../_base_/models/pvtv2-b0_in1k.py',
     '../_base_/datasets/imagenet_bs128.py',
@@ -9,6 +9,8 @@ _base_ = [
 ]
 num_classes = 10
 data_root = 'data/synthetic/imagenet'
+# The synthetic set's classes (pvtv2_dense/datasets/synthetic/imagenet.py, SHAPES).
+classes = ('disk', 'square', 'triangle', 'ring', 'cross', 'diamond', 'hbar', 'vbar', 'half', 'ell')
 model = dict(
     backbone=dict(drop_path_rate=0.0),
     num_classes=num_classes,
@@ -28,13 +30,23 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    dataset=dict(data_root=data_root, num_classes=num_classes, pipeline=train_pipeline),
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        num_classes=num_classes,
+        metainfo=dict(classes=classes),
+        pipeline=train_pipeline,
+    ),
 )
 val_dataloader = dict(
     batch_size=50,
-    num_workers=2,
-    dataset=dict(data_root=data_root, num_classes=num_classes, pipeline=test_pipeline),
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        num_classes=num_classes,
+        metainfo=dict(classes=classes),
+        pipeline=test_pipeline,
+    ),
 )
 test_dataloader = val_dataloader
 val_evaluator = dict(topk=(1,))
@@ -43,6 +55,6 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
     dict(type='DeiTCosineLR', warmup_epochs=2, warmup_lr=1e-5, eta_min=1e-5, by_epoch=True)
 ]
-train_cfg = dict(max_epochs=30, val_interval=10)
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=10, max_keep_ckpts=1))
+train_cfg = dict(max_epochs=12, val_interval=4)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=4, max_keep_ckpts=1))
 randomness = dict(seed=0)
