@@ -132,9 +132,15 @@ class CheckedLoadImage(BaseTransform):
         path = results['img_path']
         try:
             with open(path, 'rb') as f:
-                img = mmcv.imfrombytes(f.read(), flag='color', backend=self.imdecode_backend)
+                content = f.read()
         except OSError as err:
             raise DataError(f'image {path} cannot be read: {err.strerror or err}') from None
+        if not content:
+            raise DataError(f'image {path} cannot be decoded: the file is empty')
+        try:
+            img = mmcv.imfrombytes(content, flag='color', backend=self.imdecode_backend)
+        except Exception:  # noqa: BLE001  (each decoding backend raises its own error type)
+            img = None
         if img is None:
             raise DataError(f'image {path} cannot be decoded (not an image, or truncated)')
         results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
