@@ -135,3 +135,23 @@ def test_accuracy_reads_packed_samples():
     metric = ClsAccuracy(topk=(1,))
     metric.process(None, [sample.to_dict()])
     assert metric.compute_metrics(metric.results) == dict(top1=100.0)
+
+
+def test_no_weight_decay_on_biases_and_norms_as_deit():
+    """timm's rule in DeiT: no decay on 1-D parameters (biases, norms), 0.05 on the rest."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from .conftest import ROOT, TINY_ARCH
+
+    cfg = Config.fromfile(f'{ROOT}/configs/pvtv2_cls/pvtv2-b0_8xb128-300e_in1k.py')
+    cfg.model.backbone.arch = TINY_ARCH
+    init_default_scope('mmseg')
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    decay = {id(p): g['weight_decay'] for g in wrapper.optimizer.param_groups for p in g['params']}
+    for name, p in model.named_parameters():
+        assert decay[id(p)] == (0.0 if p.ndim == 1 else 0.05), name
+    assert wrapper.optimizer.defaults['lr'] == pytest.approx(5e-4 * 1024 / 512)

@@ -72,9 +72,21 @@ class PVTv2ImageClassifier(BaseModel):
         inner = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
         converted = self.convert_state_dict(inner)
         if converted is not inner:
+            self._note_norm_eps(inner)
             for key in [k for k in state_dict if k.startswith(prefix)]:
                 del state_dict[key]
             state_dict.update({prefix + k: v for k, v in converted.items()})
+
+    def _note_norm_eps(self, state_dict):
+        # Released weights come from implementations with their own LayerNorm eps (HF: 1e-6).
+        from mmengine.logging import print_log
+
+        from ...checkpoint import norm_eps_note, to_pvtv2_dense
+
+        fmt = to_pvtv2_dense(state_dict)[1]
+        note = norm_eps_note(fmt, self.backbone.arch.get('layer_norm_eps'))
+        if note:
+            print_log(f'{fmt} classifier checkpoint: {note}', logger='current')
 
     def init_weights(self):
         self.backbone.init_weights()
