@@ -1,5 +1,5 @@
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
-from .imagenet import CheckedLoadImage, ImageNetFolder
+from .imagenet import ImageNetFolder
 from .kitti_depth import KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
@@ -15,6 +15,7 @@ from .synthetic import (
     generate_nyu,
 )
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
+from .transforms.checked_load import CheckedLoadImage
 
 __all__ = [
     'generate_ade20k',

@@ -4,21 +4,19 @@ The layout is the one mmpretrain's ``ImageNet`` dataset reads: an annotation fil
 ``relative/path.JPEG label`` per line (``meta/train.txt``, ``meta/val.txt``), or, without one,
 every sub-folder of the image folder is a class (sorted names, labels 0, 1, ...). Bad data stops
 the run with one line naming the file: a class folder without images, a listed file that does
-not exist, a label outside ``[0, num_classes)``; :class:`CheckedLoadImage` names an unreadable
-image.
+not exist, a label outside ``[0, num_classes)``; ``CheckedLoadImage`` (``transforms/``) names an
+unreadable image.
 """
 
 import os
 import os.path as osp
 from typing import Optional
 
-import mmcv
 import numpy as np
-from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
 from ..errors import DataError
-from ..registry import register_dataset, register_transform
+from ..registry import register_dataset
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -115,33 +113,3 @@ class ImageNetFolder(BaseDataset):
             dict(img_path=osp.join(root, path), gt_label=np.int64(label))
             for path, label, _ in items
         ]
-
-
-@register_transform()
-class CheckedLoadImage(BaseTransform):
-    """Load ``img_path`` as a BGR uint8 image, or fail with one line naming the file.
-
-    Args:
-        imdecode_backend (str): mmcv decoding backend. Defaults to 'cv2'.
-    """
-
-    def __init__(self, imdecode_backend: str = 'cv2'):
-        self.imdecode_backend = imdecode_backend
-
-    def transform(self, results: dict) -> dict:
-        path = results['img_path']
-        try:
-            with open(path, 'rb') as f:
-                content = f.read()
-        except OSError as err:
-            raise DataError(f'image {path} cannot be read: {err.strerror or err}') from None
-        if not content:
-            raise DataError(f'image {path} cannot be decoded: the file is empty')
-        try:
-            img = mmcv.imfrombytes(content, flag='color', backend=self.imdecode_backend)
-        except Exception:  # noqa: BLE001  (each decoding backend raises its own error type)
-            img = None
-        if img is None:
-            raise DataError(f'image {path} cannot be decoded (not an image, or truncated)')
-        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
-        return results

@@ -1,3 +1,4 @@
+from .checked_load import CheckedLoadImage
 from .cls_geometry import ClsCenterCrop, ClsRandomResizedCrop, ClsResizeShortEdge
 from .depth_augment import DepthPhotometric, VerticalCutDepth
 from .depth_loading import DepthAnnotationError, LoadCheckedDepthAnnotation
@@ -6,6 +7,7 @@ from .pack_cls import PackClsInputs
 from .rand_augment import ClsRandAugment
 
 __all__ = [
+    'CheckedLoadImage',
     'ClsCenterCrop',
     'ClsRandAugment',
     'ClsRandomResizedCrop',
