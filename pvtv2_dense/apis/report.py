@@ -29,6 +29,13 @@ def plot_training_curves(work_dir: str, metric: str, out_file: str) -> str:
     records = read_scalars(work_dir)
     train = [(r['step'], r['loss']) for r in records if 'loss' in r]
     val = [(r['step'], r[metric]) for r in records if metric in r]
+    # Epoch-based runs log validation with the epoch as its step: plot it at that epoch's end.
+    epoch_end = {}
+    for r in records:
+        if 'loss' in r and 'epoch' in r:
+            epoch_end[r['epoch']] = max(epoch_end.get(r['epoch'], 0), r['step'])
+    if epoch_end:
+        val = [(epoch_end.get(step, step), value) for step, value in val]
     fig, ax = plt.subplots(figsize=(7, 4))
     if train:
         ax.plot(*zip(*train), color='tab:blue', label='training loss')
