@@ -3,7 +3,9 @@ checkpoint is evaluated and goes into the segmentation backbone, and an HF
 ``PvtV2ForImageClassification`` checkpoint is evaluated by path."""
 
 import json
+import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -129,3 +131,17 @@ def test_hf_classifier_checkpoint_is_evaluated_by_path(data_root, tmp_path):
             ref = hf(batch['inputs']).logits.softmax(-1)[0]
         assert samples[i]['img_path'] == dataset.get_data_info(i)['img_path']
         torch.testing.assert_close(samples[i]['pred_score'], ref, atol=1e-5, rtol=0)
+
+
+def test_train_stops_on_a_listed_file_that_does_not_exist(data_root, tmp_path):
+    """The message names the list file, its line and the missing image."""
+    root = str(tmp_path / 'imagenet')
+    shutil.copytree(data_root, root)
+    missing = osp.join(root, 'train', 'n09000002', 'n09000002_1.JPEG')
+    os.remove(missing)
+    path = str(tmp_path / 'cfg.py')
+    _small_cfg(root, tmp_path / 'work').dump(path)
+    run = subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), path], cwd=ROOT,
+                         capture_output=True, text=True, timeout=400)  # fmt: skip
+    assert run.returncode != 0
+    assert f'meta/train.txt line 6 lists {missing}, which does not exist' in run.stderr
