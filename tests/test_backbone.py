@@ -23,7 +23,7 @@ def tiny(**kwargs):
 )  # fmt: skip
 def test_parameter_counts_match_the_paper(arch, params_m):
     with torch.device('meta'):
-        model = PVTv2ImageClassifier(arch, num_classes=1000)
+        model = PVTv2ImageClassifier(dict(type='PVTv2', arch=arch), num_classes=1000)
     count = sum(p.numel() for p in model.parameters()) / 1e6
     assert abs(count - params_m) <= 0.05, count
 

@@ -73,26 +73,28 @@ def test_classifier_logits_and_loss_equal_hf(linear):
     hf = _hf(options, PvtV2ForImageClassification, num_labels=7)
     ours_sd, _, ignored = to_pvtv2_dense(hf.state_dict())
     assert set(ignored) == {'classifier.weight', 'classifier.bias'} or not ignored
-    model = PVTv2ImageClassifier(dict(options, **EPS), num_classes=7).eval()
+    backbone = dict(type='PVTv2', arch=dict(options, **EPS))
+    model = PVTv2ImageClassifier(backbone, num_classes=7).eval()
     model.backbone.load_state_dict(ours_sd, strict=True)
     model.head.load_state_dict(hf.classifier.state_dict())
     x, labels = torch.randn(3, 3, 64, 64), torch.tensor([0, 3, 6])
     with torch.no_grad():
         ref = hf(x, labels=labels)
-        out = model(x, labels)
-    torch.testing.assert_close(out['logits'], ref.logits, atol=1e-5, rtol=0)
-    torch.testing.assert_close(out['loss'], ref.loss, atol=1e-5, rtol=0)
+        logits = model(x)
+        loss = model.loss_of(logits, labels)
+    torch.testing.assert_close(logits, ref.logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(loss, ref.loss, atol=1e-5, rtol=0)
 
 
 def test_single_label_is_regression_like_hf():
     hf = _hf(SMALL, PvtV2ForImageClassification, num_labels=1)
-    model = PVTv2ImageClassifier(dict(SMALL, **EPS), num_classes=1).eval()
-    model.backbone.load_state_dict(to_pvtv2_dense(hf.state_dict())[0])
+    model = PVTv2ImageClassifier(dict(type='PVTv2', arch=dict(SMALL, **EPS)), num_classes=1)
+    model.eval().backbone.load_state_dict(to_pvtv2_dense(hf.state_dict())[0])
     model.head.load_state_dict(hf.classifier.state_dict())
     x, y = torch.randn(2, 3, 64, 64), torch.tensor([0.5, -1.0])
     with torch.no_grad():
-        ref, out = hf(x, labels=y), model(x, y)
-    torch.testing.assert_close(out['loss'], ref.loss, atol=1e-5, rtol=0)
+        ref, loss = hf(x, labels=y), model.loss_of(model(x), y)
+    torch.testing.assert_close(loss, ref.loss, atol=1e-5, rtol=0)
 
 
 def test_features_equal_mmdet_pvtv2():

@@ -21,3 +21,26 @@ def test_every_registered_model_is_in_both_registries():
     assert 'PVTv2' in ours
     for registry_names in names:
         assert ours <= registry_names
+
+
+def test_classification_builds_from_mmpretrain_scope_where_it_imports():
+    """mmpretrain joins the registries when it imports (not on the CPU stack: torchvision)."""
+    mmpretrain_registry = pytest.importorskip('mmpretrain.registry')
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = mmpretrain_registry.MODELS.build(dict(type='PVTv2', arch='b0', out_indices=(3,)))
+    assert isinstance(model, PVTv2)
+
+
+def test_classification_components_are_in_every_registry():
+    from pvtv2_dense import registry
+
+    names = {
+        registry.MODEL_REGISTRIES: ('PVTv2ImageClassifier', 'ClsDataPreprocessor'),
+        registry.DATASET_REGISTRIES: ('ImageNetFolder',),
+        registry.TRANSFORM_REGISTRIES: ('CheckedLoadImage', 'ClsRandAugment', 'PackClsInputs'),
+        registry.METRIC_REGISTRIES: ('ClsAccuracy',),
+        registry.PARAM_SCHEDULER_REGISTRIES: ('DeiTCosineLR',),
+    }
+    for registries, wanted in names.items():
+        for r in registries:
+            assert set(wanted) <= set(r.module_dict), (r.name, wanted)

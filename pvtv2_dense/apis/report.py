@@ -29,6 +29,13 @@ def plot_training_curves(work_dir: str, metric: str, out_file: str) -> str:
     records = read_scalars(work_dir)
     train = [(r['step'], r['loss']) for r in records if 'loss' in r]
     val = [(r['step'], r[metric]) for r in records if metric in r]
+    # Epoch-based runs log validation with the epoch as its step: plot it at that epoch's end.
+    epoch_end = {}
+    for r in records:
+        if 'loss' in r and 'epoch' in r:
+            epoch_end[r['epoch']] = max(epoch_end.get(r['epoch'], 0), r['step'])
+    if epoch_end:
+        val = [(epoch_end.get(step, step), value) for step, value in val]
     fig, ax = plt.subplots(figsize=(7, 4))
     if train:
         ax.plot(*zip(*train), color='tab:blue', label='training loss')
@@ -99,11 +106,34 @@ def _det_panels(result, dataset, score_thr=0.3):
     return [image, *panels]
 
 
+def _text_panel(image, lines, colour):
+    canvas = np.full_like(image, 255)
+    for k, line in enumerate(lines):
+        y = 12 + 12 * k
+        cv2.putText(canvas, line, (2, y), cv2.FONT_HERSHEY_PLAIN, 0.7, colour, 1, cv2.LINE_AA)
+    return canvas
+
+
+def _cls_panels(result, dataset):
+    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    classes = dataset.metainfo.get('classes') or []
+    gt, pred = int(result.gt_label[0]), int(result.pred_label[0])
+    name = lambda i: str(classes[i]) if i < len(classes) else str(i)  # noqa: E731
+    score = float(result.pred_score[pred])
+    colour = (0, 160, 0) if gt == pred else (0, 0, 220)
+    return [
+        image,
+        _text_panel(image, ['truth', name(gt)], (0, 0, 0)),
+        _text_panel(image, ['predicted', name(pred), f'{score:.2f}'], colour),
+    ]
+
+
 def save_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4) -> str:
     """Rows of image | ground truth | prediction for the first ``num`` samples of ``dataset``.
 
     Works for segmentation (colour-coded classes), depth (one colour scale per row) and
-    detection (ground-truth boxes green, predicted boxes with score >= 0.3 red).
+    detection (ground-truth boxes green, predicted boxes with score >= 0.3 red) and
+    classification (class names; the prediction green when right, red when wrong).
     """
     rows = []
     model.eval()
@@ -112,6 +142,8 @@ def save_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4
             result = model.test_step(pseudo_collate([dataset[i]]))[0]
         if 'pred_sem_seg' in result:
             panels = _seg_panels(result, dataset)
+        elif 'pred_label' in result:
+            panels = _cls_panels(result, dataset)
         elif 'pred_depth_map' in result:
             panels = _depth_panels(result, dataset)
         else:

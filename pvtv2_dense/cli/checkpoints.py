@@ -53,7 +53,12 @@ def check_checkpoint(model, path, config_path=None):
     ckpt = read_checkpoint(path)
     sd = ckpt.get('state_dict', ckpt)
     sd = {re.sub(r'^module\.', '', k): v for k, v in sd.items() if hasattr(v, 'shape')}
-    own = unwrap_model(model).state_dict()
+    model = unwrap_model(model)
+    own = model.state_dict()
+    # A model that converts other key layouts on load (the classifier) is checked on its view.
+    convert = getattr(model, 'convert_state_dict', None)
+    if convert is not None:
+        sd = convert(sd)
     what = f'checkpoint {path} does not fit ' + (
         f'config {config_path}' if config_path else 'the model'
     )

@@ -1,5 +1,6 @@
 from .checks import CheckedSamplesMixin, out_of_range, sample_files
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
+from .imagenet import ImageNetFolder
 from .kitti_depth import CheckedNYUDataset, KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
@@ -7,12 +8,22 @@ from .seg_checked import (
     CheckSegAnnotation,
     SegDataError,
 )
-from .synthetic import generate_ade20k, generate_coco, generate_kitti, generate_nyu
+from .synthetic import (
+    generate_ade20k,
+    generate_coco,
+    generate_imagenet,
+    generate_kitti,
+    generate_nyu,
+)
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
+from .transforms.checked_load import CheckedLoadImage
 
 __all__ = [
     'generate_ade20k',
     'generate_coco',
+    'generate_imagenet',
+    'CheckedLoadImage',
+    'ImageNetFolder',
     'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',

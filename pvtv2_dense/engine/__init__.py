@@ -1,6 +1,13 @@
 from .compile_hook import TorchCompileHook
+from .deit_cosine_lr import DeiTCosineLR
 from .depth_writer_hook import DepthPredictionWriterHook
 from .glpdepth_lr import GLPDepthLR
 from .rng_state_hook import TorchRNGStateHook
 
-__all__ = ['DepthPredictionWriterHook', 'GLPDepthLR', 'TorchCompileHook', 'TorchRNGStateHook']
+__all__ = [
+    'DeiTCosineLR',
+    'DepthPredictionWriterHook',
+    'GLPDepthLR',
+    'TorchCompileHook',
+    'TorchRNGStateHook',
+]

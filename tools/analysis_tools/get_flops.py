@@ -1,4 +1,4 @@
-"""Parameters and FLOPs of any config's model (segmentation, depth or detection).
+"""Parameters and FLOPs of any config's model (segmentation, depth, detection, classification).
 
 Counted with mmengine's analysis tools (fvcore's counting: one multiply-add is one FLOP, the
 convention of the SegFormer and PVT papers), with fused scaled-dot-product attention counted as
@@ -53,6 +53,9 @@ class _TensorForward(torch.nn.Module):
             self.samples = [SegDataSample(metainfo=meta)]
 
     def forward(self, x):
+        # The classifier's tensor mode needs no data samples.
+        if not hasattr(self.model, '_forward'):
+            return self.model(x, mode='tensor')
         return self.model._forward(x, self.samples)
 
 

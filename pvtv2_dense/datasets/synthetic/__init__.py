@@ -1,6 +1,13 @@
 from .ade20k import generate_ade20k
 from .coco import generate_coco
+from .imagenet import generate_imagenet
 from .kitti import generate_kitti
 from .nyu import generate_nyu
 
-__all__ = ['generate_ade20k', 'generate_coco', 'generate_kitti', 'generate_nyu']
+__all__ = [
+    'generate_ade20k',
+    'generate_coco',
+    'generate_imagenet',
+    'generate_kitti',
+    'generate_nyu',
+]

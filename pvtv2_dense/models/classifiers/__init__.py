@@ -1,3 +1,4 @@
+from .data_preprocessor import ClsDataPreprocessor
 from .image_classifier import PVTv2ImageClassifier
 
-__all__ = ['PVTv2ImageClassifier']
+__all__ = ['ClsDataPreprocessor', 'PVTv2ImageClassifier']

@@ -1,42 +1,92 @@
-"""PVTv2 image classifier: backbone, mean pooling over the last stage, linear head."""
+"""PVTv2 image classifier: backbone, mean of the last stage's tokens, one linear layer.
 
-from typing import Optional, Union
+The network and its loss are those of HF's ``PvtV2ForImageClassification`` and the official
+``PyramidVisionTransformerV2`` (whai362/PVT, ``classification/pvt_v2.py``): the tokens of the last
+stage, after its LayerNorm, are averaged and fed to a linear head.
+"""
+
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
 from torch import nn
 
 from ...registry import register_model
-from ..backbones.pvt_v2 import PVTv2
+
+
+def _build_backbone(cfg: dict) -> nn.Module:
+    from mmseg.registry import MODELS
+
+    cfg = dict(cfg)
+    cfg.setdefault('out_indices', (-1,))
+    return MODELS.build(cfg)
 
 
 @register_model()
-class PVTv2ImageClassifier(BaseModule):
-    """Backbone + global mean pooling + linear classifier, as HF's PvtV2ForImageClassification.
+class PVTv2ImageClassifier(BaseModel):
+    """Backbone + global mean pooling + linear head, trained with the DeiT recipe's losses.
 
-    With ``num_classes=1`` the loss is mean-squared error (regression); otherwise cross-entropy.
+    Loss, as HF defines it: mean-squared error when ``num_classes == 1`` (regression), otherwise
+    cross-entropy (with ``label_smoothing``), or soft-target cross-entropy when the data
+    preprocessor's Mixup/CutMix gave each sample a ``gt_score`` distribution.
+
+    Checkpoints of the official repository, HF and timm (head included) load as they are: a
+    load-state-dict pre-hook converts them (``pvtv2_dense.checkpoint.classifier``).
 
     Args:
-        arch (str | dict): backbone preset or options, see :class:`PVTv2`. Defaults to 'b0'.
-        num_classes (int): outputs of the head; 0 gives pooled features. Defaults to 1000.
-        init_cfg (dict, optional): passed to the backbone (e.g. Pretrained). Defaults to None.
-        **backbone_options: any further :class:`PVTv2` argument (drop_path_rate, attn_impl...).
+        backbone (dict): the backbone config, e.g. ``dict(type='PVTv2', arch='b0')``; its
+            ``out_indices`` defaults to the last stage only.
+        num_classes (int): outputs of the head; 0 returns the pooled features. Defaults to 1000.
+        label_smoothing (float): for hard labels (soft ones carry their own). Defaults to 0.
+        data_preprocessor (dict, optional): e.g. ``dict(type='ClsDataPreprocessor', ...)``.
+        init_cfg (dict, optional): mmengine init config of the whole model. Defaults to None.
     """
 
     def __init__(
         self,
-        arch: Union[str, dict] = 'b0',
+        backbone: dict,
         num_classes: int = 1000,
+        label_smoothing: float = 0.0,
+        data_preprocessor: Optional[dict] = None,
         init_cfg: Optional[dict] = None,
-        **backbone_options,
     ):
-        super().__init__()
-        backbone_options.setdefault('out_indices', (-1,))
-        self.backbone = PVTv2(arch, init_cfg=init_cfg, **backbone_options)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = _build_backbone(backbone)
         self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
         width = self.backbone.num_features[-1]
         self.head = nn.Linear(width, num_classes) if num_classes > 0 else nn.Identity()
+        self._register_load_state_dict_pre_hook(self._convert_foreign_keys)
+
+    @staticmethod
+    def convert_state_dict(state_dict: dict) -> dict:
+        """Our key names for an official, HF or timm classifier state dict (ours unchanged)."""
+        from ...checkpoint.classifier import classifier_to_pvtv2_dense
+
+        return classifier_to_pvtv2_dense(state_dict)
+
+    def _convert_foreign_keys(self, state_dict, prefix, *args):
+        # Runs before loading, so that released checkpoints load by path.
+        inner = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        converted = self.convert_state_dict(inner)
+        if converted is not inner:
+            self._note_norm_eps(inner)
+            for key in [k for k in state_dict if k.startswith(prefix)]:
+                del state_dict[key]
+            state_dict.update({prefix + k: v for k, v in converted.items()})
+
+    def _note_norm_eps(self, state_dict):
+        # Released weights come from implementations with their own LayerNorm eps (HF: 1e-6).
+        from mmengine.logging import print_log
+
+        from ...checkpoint import norm_eps_note, to_pvtv2_dense
+
+        fmt = to_pvtv2_dense(state_dict)[1]
+        note = norm_eps_note(fmt, self.backbone.arch.get('layer_norm_eps'))
+        if note:
+            print_log(f'{fmt} classifier checkpoint: {note}', logger='current')
 
     def init_weights(self):
         self.backbone.init_weights()
@@ -44,14 +94,60 @@ class PVTv2ImageClassifier(BaseModule):
             nn.init.trunc_normal_(self.head.weight, std=self.backbone.arch['initializer_range'])
             nn.init.zeros_(self.head.bias)
 
-    def forward(self, images: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict:
-        """Returns ``dict(logits=...)``, plus ``loss`` when ``labels`` are given."""
-        features = self.backbone(images)[-1]
-        logits = self.head(features.mean(dim=(2, 3)))
-        out = dict(logits=logits)
-        if labels is not None:
-            if self.num_classes == 1:
-                out['loss'] = F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype).view(-1))
-            else:
-                out['loss'] = F.cross_entropy(logits, labels)
-        return out
+    def logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(B, num_classes) logits of (B, 3, H, W) images."""
+        return self.head(self.backbone(inputs)[-1].mean(dim=(2, 3)))
+
+    def loss_of(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """HF's loss: MSE for one output, else cross-entropy (soft targets allowed).
+
+        Args:
+            logits (Tensor): (B, num_classes).
+            targets (Tensor): (B,) class indices or values, or (B, num_classes) probabilities.
+        """
+        if self.num_classes == 1:
+            return F.mse_loss(logits.squeeze(-1), targets.to(logits.dtype).view(-1))
+        if targets.ndim == 2:
+            return F.cross_entropy(logits, targets.to(logits.dtype))
+        return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
+
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[list[BaseDataElement]] = None,
+        mode: str = 'tensor',
+    ):
+        """mmengine's three modes: 'tensor' (logits), 'loss' (dict) and 'predict' (samples).
+
+        Args:
+            inputs (Tensor): normalized images, (B, 3, H, W).
+            data_samples (list[BaseDataElement], optional): with ``gt_label`` (or the
+                preprocessor's ``gt_score``) for 'loss'; filled with ``pred_score`` and
+                ``pred_label`` by 'predict'.
+            mode (str): 'tensor', 'loss' or 'predict'. Defaults to 'tensor'.
+        """
+        logits = self.logits(inputs)
+        if mode == 'tensor':
+            return logits
+        if mode == 'loss':
+            return dict(loss=self.loss_of(logits, stack_targets(data_samples, logits.device)))
+        if mode == 'predict':
+            return self.predict_samples(logits, data_samples)
+        raise ValueError(f"mode={mode!r}; expected 'tensor', 'loss' or 'predict'")
+
+    def predict_samples(self, logits, data_samples=None):
+        """Write softmax scores and the arg-max label into one data sample per image."""
+        scores = logits.softmax(-1) if self.num_classes > 1 else logits
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(len(logits))]
+        for sample, score in zip(data_samples, scores):
+            sample.set_field(score.detach(), 'pred_score')
+            sample.set_field(score.argmax(-1, keepdim=True).detach(), 'pred_label')
+        return data_samples
+
+
+def stack_targets(data_samples, device) -> torch.Tensor:
+    """The batch's soft targets ``gt_score`` when every sample has one, else ``gt_label``."""
+    if all('gt_score' in s for s in data_samples):
+        return torch.stack([s.gt_score for s in data_samples]).to(device)
+    return torch.cat([s.gt_label.view(-1) for s in data_samples]).to(device)
