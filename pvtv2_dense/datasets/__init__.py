@@ -1,4 +1,10 @@
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
+from .coco_panoptic_checked import (
+    CheckedCocoPanopticDataset,
+    CheckedLoadPanopticAnnotations,
+    PanopticDataError,
+    check_coco_panoptic_dict,
+)
 from .kitti_depth import KITTIDepthDataset
 from .seg_checked import (
     CheckedADE20KDataset,
@@ -6,18 +12,29 @@ from .seg_checked import (
     CheckSegAnnotation,
     SegDataError,
 )
-from .synthetic import generate_ade20k, generate_coco, generate_kitti, generate_nyu
+from .synthetic import (
+    generate_ade20k,
+    generate_coco,
+    generate_coco_panoptic,
+    generate_kitti,
+    generate_nyu,
+)
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 
 __all__ = [
     'generate_ade20k',
     'generate_coco',
+    'generate_coco_panoptic',
     'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',
     'AnnotationError',
     'CheckedCocoDataset',
     'check_coco_dict',
+    'CheckedCocoPanopticDataset',
+    'CheckedLoadPanopticAnnotations',
+    'PanopticDataError',
+    'check_coco_panoptic_dict',
     'CheckSegAnnotation',
     'CheckedADE20KDataset',
     'CheckedCityscapesDataset',

@@ -1,6 +1,13 @@
 from .ade20k import generate_ade20k
 from .coco import generate_coco
+from .coco_panoptic import generate_coco_panoptic
 from .kitti import generate_kitti
 from .nyu import generate_nyu
 
-__all__ = ['generate_ade20k', 'generate_coco', 'generate_kitti', 'generate_nyu']
+__all__ = [
+    'generate_ade20k',
+    'generate_coco',
+    'generate_coco_panoptic',
+    'generate_kitti',
+    'generate_nyu',
+]
