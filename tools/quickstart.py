@@ -7,6 +7,7 @@ Examples:
     python tools/quickstart.py seg          # synthetic ADE20K-layout segmentation (the default)
     python tools/quickstart.py depth        # synthetic NYU-layout depth, PVTv2-b0 + GLPN
     python tools/quickstart.py det          # synthetic COCO-layout detection, Deformable DETR
+    python tools/quickstart.py pan          # synthetic COCO panoptic layout, Panoptic SegFormer
 """
 
 import argparse
@@ -17,7 +18,12 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from pvtv2_dense.apis.report import plot_training_curves, save_predictions
-from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
+from pvtv2_dense.datasets import (
+    generate_ade20k,
+    generate_coco,
+    generate_coco_panoptic,
+    generate_nyu,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'data', 'synthetic')
@@ -36,6 +42,11 @@ TASKS = {
         config='configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py',
         make_data=lambda: generate_coco(DATA),
         metric='coco/bbox_mAP_50',
+    ),
+    'pan': dict(
+        config='configs/quickstart/panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py',
+        make_data=lambda: generate_coco_panoptic(DATA),
+        metric='coco_panoptic/PQ',
     ),
 }
 

@@ -1,3 +1,13 @@
 from .depth_metric import CroppedDepthMetric
+from .panoptic_results import (
+    direct_panoptic_results,
+    panoptic_evaluators,
+    publish_panoptic_results,
+)
 
-__all__ = ['CroppedDepthMetric']
+__all__ = [
+    'CroppedDepthMetric',
+    'direct_panoptic_results',
+    'panoptic_evaluators',
+    'publish_panoptic_results',
+]
