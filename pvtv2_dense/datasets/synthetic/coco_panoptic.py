@@ -167,7 +167,6 @@ def generate_coco_panoptic(
         seed: seed of the generator; the same options give the same bytes.
         max_objects: at most this many thing instances per image.
         scale: range of a thing's half-size as a fraction of the shorter image side.
-        max_overlap: most a new thing may cover of an earlier one (or it of the new one).
 
     Returns:
         The dataset root to give mmdet (``.../coco_panoptic``).
