@@ -28,6 +28,9 @@ REFERENCES = {
     'segformer': 'configs/segformer/segformer_pvtv2-b2_8xb2-160k_ade20k-512x512.py',
     'glpn': 'configs/glpn/glpn_pvtv2-b2_4xb3-25e_nyu-448x576.py',
     'deformable_detr': 'configs/deformable_detr/deformable-detr_pvtv2-b2_16xb2-50e_coco.py',
+    'panoptic_segformer': (
+        'configs/panoptic_segformer/panoptic-segformer_pvtv2-b2_8xb1-24e_coco-panoptic.py'
+    ),
 }
 # Backbone field of the file name -> the class that must be built (from mmseg / mmdet by import).
 SOURCES = {
@@ -54,7 +57,7 @@ def _input_widths(cfg):
 def test_every_task_has_the_four_backbones():
     for task in REFERENCES:
         names = sorted(osp.basename(p).split('_')[1] for p in CONFIGS if f'/{task}/' in p)
-        r50 = 'r50' if task == 'deformable_detr' else 'r50-v1c'
+        r50 = 'r50' if task in ('deformable_detr', 'panoptic_segformer') else 'r50-v1c'
         assert {'mit-b2', 'pvtv2-b2', 'swin-t', r50} <= set(names), task
 
 

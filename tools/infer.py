@@ -1,4 +1,5 @@
-"""Run a trained model on images or folders: segmentation, depth or detection (the config decides).
+"""Run a trained model on images or folders: segmentation, depth, detection or panoptic
+segmentation (the config decides).
 
 Examples:
     python tools/infer.py demo.jpg --config CONFIG --checkpoint CKPT
@@ -6,12 +7,14 @@ Examples:
     python tools/infer.py a.png b.jpg --config DET_CONFIG --checkpoint CKPT --score-thr 0.5
 
 Any size and format OpenCV reads works (JPEG, PNG, BMP, TIFF, WebP; grayscale and RGBA are
-converted to 3-channel colour). Writes OUT_DIR/vis/<name>.png (overlay, colourised depth or boxes)
-and, with --save-raw, OUT_DIR/pred/<name>: a label PNG (segmentation, uint8 or uint16), a
-float32 .npy in the model's depth unit (depth), or a .json of boxes, scores and labels
-(detection). A folder is read without recursion and shows a progress bar; an unreadable file is
-skipped with a warning (the others still come out) and ends the run with an 'error: ...' line and
-exit status 2, as every input error does.
+converted to 3-channel colour). Writes OUT_DIR/vis/<name>.png (overlay, colourised depth, boxes,
+or panoptic segments: a colour and class name per segment) and, with --save-raw,
+OUT_DIR/pred/<name>: a label PNG (segmentation, uint8 or uint16), a float32 .npy in the model's
+depth unit (depth), a .json of boxes, scores and labels (detection), or a COCO panoptic PNG
+(segment ids RGB-encoded, 0 = VOID) with a .json of its segments (panoptic). A folder is read
+without recursion and shows a progress bar; an unreadable file is skipped with a warning (the
+others still come out) and ends the run with an 'error: ...' line and exit status 2, as every
+input error does.
 """
 
 import argparse
@@ -138,6 +141,9 @@ def save_raw(sample, task, path_stem, class_names):
     elif task == 'depth':
         out = path_stem + '.npy'
         np.save(out, sample.pred_depth_map.data.squeeze(0).cpu().numpy().astype(np.float32))
+    elif task == 'pan':
+        out = save_panoptic(sample.pred_panoptic_seg.sem_seg[0].cpu().numpy(), path_stem,
+                            class_names)  # fmt: skip
     else:
         inst = sample.pred_instances
         labels = inst.labels.cpu().tolist()
@@ -154,6 +160,30 @@ def save_raw(sample, task, path_stem, class_names):
         with open(out, 'w') as f:
             json.dump(records, f, indent=1)
     return out
+
+
+def save_panoptic(panoptic, path_stem, class_names):
+    """``path_stem.png`` (COCO panoptic: id = R + 256 G + 256^2 B, 0 = VOID) and
+    ``path_stem.json`` (its segments: id, label, class, isthing, area); returns the PNG."""
+    from mmdet.evaluation import INSTANCE_OFFSET
+    from panopticapi.utils import id2rgb
+
+    ids = panoptic.astype(np.int64)
+    void = ids % INSTANCE_OFFSET >= len(class_names)
+    segments = []
+    for seg_id in np.unique(ids[~void]):
+        label = int(seg_id % INSTANCE_OFFSET)
+        thing = bool(seg_id >= INSTANCE_OFFSET)
+        area = int((ids == seg_id).sum())
+        segments.append(
+            {'id': int(seg_id), 'label': label, 'class': class_names[label], 'isthing': thing,
+             'area': area}
+        )  # fmt: skip
+    ids[void] = 0
+    mmcv.imwrite(np.asarray(id2rgb(ids), np.uint8)[..., ::-1], path_stem + '.png')
+    with open(path_stem + '.json', 'w') as f:
+        json.dump(segments, f, indent=1)
+    return path_stem + '.png'
 
 
 def build_visualizer(cfg, model, opacity):

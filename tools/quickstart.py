@@ -8,6 +8,7 @@ Examples:
     python tools/quickstart.py depth        # synthetic NYU-layout depth, PVTv2-b0 + GLPN
     python tools/quickstart.py det          # synthetic COCO-layout detection, Deformable DETR
     python tools/quickstart.py cls          # synthetic ImageNet-layout classification
+    python tools/quickstart.py pan          # synthetic COCO panoptic layout, Panoptic SegFormer
 """
 
 import argparse
@@ -19,7 +20,13 @@ from mmengine.runner import Runner
 
 from pvtv2_dense.apis.report import plot_training_curves, save_predictions
 from pvtv2_dense.cli import check_run_dir, cli_entry
-from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_imagenet, generate_nyu
+from pvtv2_dense.datasets import (
+    generate_ade20k,
+    generate_coco,
+    generate_coco_panoptic,
+    generate_imagenet,
+    generate_nyu,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA = osp.join(ROOT, 'data', 'synthetic')
@@ -43,6 +50,11 @@ TASKS = {
         config='configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py',
         make_data=lambda: generate_imagenet(DATA),
         metric='accuracy/top1',
+    ),
+    'pan': dict(
+        config='configs/quickstart/panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py',
+        make_data=lambda: generate_coco_panoptic(DATA),
+        metric='coco_panoptic/PQ',
     ),
 }
 

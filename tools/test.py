@@ -3,6 +3,7 @@
 Examples:
     python tools/test.py CONFIG work_dirs/run1/iter_600.pth
     python tools/test.py CONFIG CKPT --show-dir vis/ --out preds.pkl
+    python tools/test.py PANOPTIC_CONFIG CKPT --out results/   # COCO panoptic PNGs + JSON
     python tools/test.py CONFIG CKPT --show-dir vis/ --overwrite   # again, over the last run's
     python tools/test.py CONFIG CKPT --tta                  # the config's test-time augmentation
     python tools/test.py CONFIG CKPT --cfg-options test_dataloader.batch_size=4
@@ -11,6 +12,8 @@ Examples:
 
 Metrics are printed, logged and written to WORK_DIR/test_metrics.json. The checkpoint must fit
 the config (same tensor names and shapes), else the tool stops with a one-line error.
+With a panoptic config (test evaluator CocoPanopticMetric), ``--out DIR`` writes the predictions
+in the COCO panoptic results format: DIR/panoptic.json and one PNG per image in DIR/panoptic/.
 """
 
 import argparse
@@ -34,6 +37,11 @@ from pvtv2_dense.cli import (
     load_config,
     refuse_overwrite,
 )
+from pvtv2_dense.evaluation import (
+    direct_panoptic_results,
+    panoptic_evaluators,
+    publish_panoptic_results,
+)
 
 
 def parse_args(argv=None):
@@ -43,7 +51,11 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and metrics go')
-    parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument(
+        '--out',
+        help='dump raw predictions to this .pkl file; for a panoptic config, a folder for COCO '
+        'panoptic results (panoptic.json + panoptic/*.png)',
+    )
     parser.add_argument(
         '--show-dir',
         help='write visualisations (overlays, colourised depth, boxes) and, for depth, '
@@ -95,9 +107,15 @@ def build_cfg(args):
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
-    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+    panoptic_out = args.out and not args.out.endswith(('.pkl', '.pickle'))
+    if panoptic_out and not panoptic_evaluators(cfg):
         raise CLIError(f'--out {args.out}: the raw predictions file must end with .pkl')
     refuse_overwrite(args.out, '--out', args.overwrite)
+    if panoptic_out:
+        if osp.isfile(args.out):
+            raise CLIError(f'--out {args.out} is a file; COCO panoptic results go to a folder')
+        # Rank 0 empties the staging folder; the others only write into it.
+        direct_panoptic_results(cfg, args.out, clean=int(os.environ.get('RANK', 0)) == 0)
     refuse_overwrite(args.show_dir, '--show-dir', args.overwrite)
     if args.show_dir:
         enable_visualisation(cfg, args.show_dir)
@@ -120,10 +138,14 @@ def main(argv=None):
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)
     check_checkpoint(runner.model, args.checkpoint, args.config)
-    if args.out:
+    panoptic_out = args.out and not args.out.endswith(('.pkl', '.pickle'))
+    if args.out and not panoptic_out:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()
     if runner.rank == 0:
+        if panoptic_out:
+            json_file, png_dir = publish_panoptic_results(args.out)
+            print(f'COCO panoptic results written to {json_file} and {png_dir}/')
         path = osp.join(cfg.work_dir, 'test_metrics.json')
         with open(path, 'w') as f:
             json.dump(metrics, f, indent=2)

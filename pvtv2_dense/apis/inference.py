@@ -1,8 +1,9 @@
 """Build a model and its test pipeline from any of our configs, for inference-style tools.
 
-Shared by ``tools/infer.py`` and ``tools/analysis_tools/benchmark.py``. Works for the three tasks
-(mmseg segmentation, mmseg ``DepthEstimator``, mmdet detectors): the config's ``default_scope``
-picks the registries, and the task shows in which ``pred_*`` field the model fills.
+Shared by ``tools/infer.py`` and ``tools/analysis_tools/benchmark.py``. Works for every task
+(mmseg segmentation, mmseg ``DepthEstimator``, mmdet detectors and panoptic segmentors): the
+config's ``default_scope`` picks the registries, and the task shows in which ``pred_*`` field
+the model fills.
 """
 
 import re
@@ -14,6 +15,7 @@ from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 from ..cli import check_checkpoint
 
+# mmseg/mmdet loaders and checks and ours (e.g. CheckedLoadPanopticAnnotations), scoped or not.
 _ANNOTATION_LOADER = re.compile(r'(^|\.)(Load|Check)\w*Annotation')
 
 
@@ -88,15 +90,20 @@ def predict(model, pipeline, image):
     """Run one BGR ``uint8`` image (H, W, 3) through the pipeline and model.
 
     Returns:
-        The data sample with ``pred_sem_seg``, ``pred_depth_map`` or ``pred_instances``.
+        The data sample with ``pred_sem_seg``, ``pred_depth_map``, ``pred_instances`` or
+        ``pred_panoptic_seg``.
     """
     data = pipeline(dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2]))
     return model.test_step(pseudo_collate([data]))[0]
 
 
 def task_of(sample):
-    """``'seg'``, ``'depth'`` or ``'det'`` from the prediction fields a data sample carries."""
-    for field, task in (('pred_depth_map', 'depth'), ('pred_sem_seg', 'seg')):
+    """``'seg'``, ``'depth'``, ``'pan'`` or ``'det'`` from the prediction fields of a sample."""
+    for field, task in (
+        ('pred_depth_map', 'depth'),
+        ('pred_sem_seg', 'seg'),
+        ('pred_panoptic_seg', 'pan'),
+    ):
         if field in sample:
             return task
     if 'pred_instances' in sample:

@@ -128,12 +128,38 @@ def _cls_panels(result, dataset):
     ]
 
 
+def _panoptic_panels(result, dataset):
+    from mmdet.evaluation import INSTANCE_OFFSET
+
+    from ..engine.panoptic_visualizer import segment_colours
+
+    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    h, w = image.shape[:2]
+    classes = dataset.metainfo['classes']
+    # Ground truth in the prediction's convention: stuff labels, things label + k * offset.
+    truth = result.gt_sem_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+    truth[truth == 255] = len(classes)
+    for k, (mask, label) in enumerate(zip(result.gt_instances.masks, result.gt_instances.labels)):
+        truth[np.asarray(mask, bool)] = int(label) + (k + 1) * INSTANCE_OFFSET
+    panels = [image]
+    for pan in (truth, result.pred_panoptic_seg.sem_seg[0].cpu().numpy()):
+        pan = cv2.resize(pan.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+        canvas = np.zeros((h, w, 3), np.uint8)  # VOID stays black
+        ids = [i for i in np.unique(pan) if i % INSTANCE_OFFSET < len(classes)]
+        palette = dataset.metainfo.get('palette')
+        for seg_id, colour in zip(ids, segment_colours(ids, len(classes), palette)):
+            canvas[pan == seg_id] = colour[::-1]
+        panels.append(canvas)
+    return panels
+
+
 def save_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4) -> str:
     """Rows of image | ground truth | prediction for the first ``num`` samples of ``dataset``.
 
-    Works for segmentation (colour-coded classes), depth (one colour scale per row) and
-    detection (ground-truth boxes green, predicted boxes with score >= 0.3 red) and
-    classification (class names; the prediction green when right, red when wrong).
+    Works for segmentation (colour-coded classes), depth (one colour scale per row), detection
+    (ground-truth boxes green, predicted boxes with score >= 0.3 red), classification (class
+    names; the prediction green when right, red when wrong) and panoptic segmentation (a colour
+    per segment: its class colour, shaded per instance; VOID black).
     """
     rows = []
     model.eval()
@@ -146,6 +172,8 @@ def save_predictions(model, dataset, out_file: str, num: int = 4, scale: int = 4
             panels = _cls_panels(result, dataset)
         elif 'pred_depth_map' in result:
             panels = _depth_panels(result, dataset)
+        elif 'pred_panoptic_seg' in result:
+            panels = _panoptic_panels(result, dataset)
         else:
             panels = _det_panels(result, dataset)
         row = np.concatenate(panels, axis=1)

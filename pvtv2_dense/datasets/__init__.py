@@ -1,5 +1,11 @@
 from .checks import CheckedSamplesMixin, out_of_range, sample_files
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
+from .coco_panoptic_checked import (
+    CheckedCocoPanopticDataset,
+    CheckedLoadPanopticAnnotations,
+    PanopticDataError,
+    check_coco_panoptic_dict,
+)
 from .imagenet import ImageNetFolder
 from .kitti_depth import CheckedNYUDataset, KITTIDepthDataset
 from .seg_checked import (
@@ -11,6 +17,7 @@ from .seg_checked import (
 from .synthetic import (
     generate_ade20k,
     generate_coco,
+    generate_coco_panoptic,
     generate_imagenet,
     generate_kitti,
     generate_nyu,
@@ -24,6 +31,7 @@ __all__ = [
     'generate_imagenet',
     'CheckedLoadImage',
     'ImageNetFolder',
+    'generate_coco_panoptic',
     'generate_kitti',
     'generate_nyu',
     'KITTIDepthDataset',
@@ -34,6 +42,10 @@ __all__ = [
     'AnnotationError',
     'CheckedCocoDataset',
     'check_coco_dict',
+    'CheckedCocoPanopticDataset',
+    'CheckedLoadPanopticAnnotations',
+    'PanopticDataError',
+    'check_coco_panoptic_dict',
     'CheckSegAnnotation',
     'CheckedADE20KDataset',
     'CheckedCityscapesDataset',

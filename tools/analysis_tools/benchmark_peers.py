@@ -12,6 +12,9 @@ on our PVTv2 against the same detector on mmdet's own PyramidVisionTransformerV2
 shared), inference (``predict``) and a training step at --det-size (640x640 by default). Each
 measurement runs in a fresh process; the table gives the median (warm-up excluded), each peer's
 time over ours and the peak memory of the step (CPU: see pvtv2_dense.benchmark.timing).
+Panoptic: our Panoptic SegFormer config against mmdet's COCO panoptic Mask2Former on the same
+PVTv2 (same class and weights; Mask2Former also reads stage 1), inference and a training step at
+--det-size.
 
 On a shared machine whose speed drifts, --rounds N measures every implementation N times in
 alternating order (fresh processes each time): the table then gives the median of the rounds'
@@ -25,6 +28,7 @@ Examples:
     python tools/analysis_tools/benchmark_peers.py                      # b0 and b2, 512x512
     python tools/analysis_tools/benchmark_peers.py --archs b0 --modes infer --repeat 5
     python tools/analysis_tools/benchmark_peers.py --suites deformable_detr --det-size 800
+    python tools/analysis_tools/benchmark_peers.py --suites panoptic --archs b0 b2
     python tools/analysis_tools/benchmark_peers.py --archs b2 --modes infer --paired --repeat 20
 """
 
@@ -49,15 +53,17 @@ SUITES = {
     ),
     'glpn': ('pvtv2_dense.benchmark.glpn:glpn_step', ('ours', 'hf')),
     'deformable_detr': ('pvtv2_dense.benchmark.detr:detr_step', ('ours', 'mmdet')),
+    'panoptic': ('pvtv2_dense.benchmark.panoptic:panoptic_step', ('ours', 'mask2former')),
 }
 # Our model of each suite comes from the config shipped for that size.
 CONFIGS = {
     'segformer': 'configs/segformer/segformer_mit-{}_8xb2-160k_ade20k-512x512.py',
     'deformable_detr': 'configs/deformable_detr/deformable-detr_pvtv2-{}_16xb2-50e_coco.py',
+    'panoptic': 'configs/panoptic_segformer/panoptic-segformer_pvtv2-{}_8xb1-24e_coco-panoptic.py',
 }
 # GLPN is measured for inference at 480x640 (NYU frames), whatever --size says.
 GLPN_SIZE = (480, 640)
-# Deformable DETR's default input side (--det-size); --size is the segmentation input.
+# Deformable DETR's and the panoptic models' input side (--det-size); --size is segmentation's.
 DET_SIZE = 640
 
 
@@ -141,7 +147,7 @@ def main(argv=None):
             for mode in args.modes:
                 if suite == 'glpn' and mode != 'infer':
                     continue
-                sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size)
+                sizes = dict(glpn=GLPN_SIZE, deformable_detr=args.det_size, panoptic=args.det_size)
                 size = sizes.get(suite, args.size)
                 kwargs = dict(arch=arch, mode=mode, size=size, batch=args.batch)
                 if suite in CONFIGS:

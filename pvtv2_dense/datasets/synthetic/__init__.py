@@ -1,5 +1,6 @@
 from .ade20k import generate_ade20k
 from .coco import generate_coco
+from .coco_panoptic import generate_coco_panoptic
 from .imagenet import generate_imagenet
 from .kitti import generate_kitti
 from .nyu import generate_nyu
@@ -7,6 +8,7 @@ from .nyu import generate_nyu
 __all__ = [
     'generate_ade20k',
     'generate_coco',
+    'generate_coco_panoptic',
     'generate_imagenet',
     'generate_kitti',
     'generate_nyu',

@@ -1,0 +1,167 @@
+"""Panoptic SegFormer's mask decoder: queries attend to the encoder's multi-scale features, and
+each layer's attention maps, fused across heads and levels, are that layer's masks.
+
+Li et al., "Panoptic SegFormer: Delving Deeper into Panoptic Segmentation with Transformers"
+(CVPR 2022), section 3.4; behaviour as in github.com/zhiqi-li/Panoptic-SegFormer:
+
+- the keys are the encoder's tokens of the first ``num_levels`` (3) levels, strides 8, 16, 32;
+- a layer's mask: the scaled query-key logits of every head, one ``Linear(heads, heads) + ReLU``
+  per level, the coarser levels resized (bilinear) to the first level's grid, concatenated, and
+  ``Linear(heads * levels, 1) + ReLU``: one non-negative value per stride-8 location, read as a
+  mask probability (Dice loss without a sigmoid; ``> 0.5`` at inference);
+- post-norm layers: [self-attention, add & norm] (stuff decoder only), cross-attention, add &
+  norm, FFN (ratio 4, GELU), add & norm; LayerNorm eps 1e-6; no dropout;
+- after the last layer, one more cross-attention without values gives the final mask;
+- the key padding mask is not used (the official code ignores it too).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MaskAttention(nn.Module):
+    """Multi-head cross-attention that also turns its attention logits into one mask per query.
+
+    Args:
+        embed_dims (int): query and key width.
+        num_heads (int): attention heads.
+        num_levels (int): feature levels among the keys (the first is the mask's grid).
+        with_value (bool): also compute the attended values (False for the final mask only).
+    """
+
+    def __init__(self, embed_dims, num_heads, num_levels=3, with_value=True):
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (embed_dims // num_heads) ** -0.5
+        self.q = nn.Linear(embed_dims, embed_dims)
+        self.k = nn.Linear(embed_dims, embed_dims)
+        self.with_value = with_value
+        if with_value:
+            self.v = nn.Linear(embed_dims, embed_dims)
+            self.proj = nn.Linear(embed_dims, embed_dims)
+        self.level_fcs = nn.ModuleList(nn.Linear(num_heads, num_heads) for _ in range(num_levels))
+        self.mask_fc = nn.Linear(num_heads * num_levels, 1)
+
+    def _heads(self, x):
+        b, n, c = x.shape
+        return x.view(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
+
+    def mask_from_logits(self, logits, spatial_shapes):
+        """(B, heads, N, L) logits -> (B, N, H0 * W0) mask on the first level's grid."""
+        b, _, n, _ = logits.shape
+        h0, w0 = (int(s) for s in spatial_shapes[0])
+        logits = logits.permute(0, 2, 3, 1)  # heads last: the level FCs mix heads per location
+        fused, start = [], 0
+        for fc, (h, w) in zip(self.level_fcs, spatial_shapes):
+            h, w = int(h), int(w)
+            level = F.relu(fc(logits[:, :, start : start + h * w]))
+            start += h * w
+            if (h, w) != (h0, w0):
+                level = level.permute(0, 1, 3, 2).reshape(b * n, self.num_heads, h, w)
+                level = F.interpolate(level, size=(h0, w0), mode='bilinear', align_corners=False)
+                level = level.reshape(b, n, self.num_heads, h0 * w0).permute(0, 1, 3, 2)
+            fused.append(level)
+        return F.relu(self.mask_fc(torch.cat(fused, -1))).squeeze(-1)
+
+    def forward(self, query, key, value, spatial_shapes):
+        """Args:
+            query (Tensor): (B, N, C).
+            key (Tensor): (B, L, C), the tokens of ``spatial_shapes`` in order.
+            value (Tensor | None): (B, L, C); unused without ``with_value``.
+            spatial_shapes (Tensor | list): (levels, 2) heights and widths of the key levels.
+
+        Returns:
+            tuple: attended values (B, N, C) or None, and the mask (B, N, H0 * W0).
+        """
+        q, k = self._heads(self.q(query)), self._heads(self.k(key))
+        logits = (q @ k.transpose(-2, -1)) * self.scale
+        mask = self.mask_from_logits(logits, spatial_shapes)
+        if not self.with_value:
+            return None, mask
+        out = logits.softmax(-1) @ self._heads(self.v(value))
+        out = out.transpose(1, 2).flatten(2)
+        return self.proj(out), mask
+
+
+class MaskDecoderLayer(nn.Module):
+    """One post-norm mask-decoder layer: [self-attention], mask cross-attention, FFN.
+
+    Args:
+        embed_dims (int): width of queries and memory.
+        num_heads (int): attention heads.
+        num_levels (int): feature levels among the keys.
+        self_attn (bool): start with self-attention among the queries (the stuff decoder).
+        ffn_ratio (int): FFN hidden width over ``embed_dims``.
+    """
+
+    def __init__(self, embed_dims, num_heads, num_levels=3, self_attn=False, ffn_ratio=4):
+        super().__init__()
+        self.self_attn = None
+        if self_attn:
+            self.self_attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
+            self.norm_self = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.cross_attn = MaskAttention(embed_dims, num_heads, num_levels)
+        self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.ffn = nn.Sequential(
+            nn.Linear(embed_dims, embed_dims * ffn_ratio),
+            nn.GELU(),
+            nn.Linear(embed_dims * ffn_ratio, embed_dims),
+        )
+        self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
+
+    def forward(self, query, memory, spatial_shapes):
+        if self.self_attn is not None:
+            query = self.norm_self(query + self.self_attn(query, query, query)[0])
+        out, mask = self.cross_attn(query, memory, memory, spatial_shapes)
+        query = self.norm1(query + out)
+        query = self.norm2(query + self.ffn(query))
+        return query, mask
+
+
+class MaskDecoder(nn.Module):
+    """A stack of mask-decoder layers and the final mask attention.
+
+    Args:
+        embed_dims (int): width of queries and memory.
+        num_heads (int): attention heads.
+        num_layers (int): decoder layers (4 for things, 6 for stuff in the paper).
+        num_levels (int): feature levels among the keys (3: strides 8, 16, 32).
+        self_attn (bool): layers start with self-attention (True for the stuff decoder).
+    """
+
+    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False):
+        super().__init__()
+        self.num_levels = num_levels
+        self.layers = nn.ModuleList(
+            MaskDecoderLayer(embed_dims, num_heads, num_levels, self_attn)
+            for _ in range(num_layers)
+        )
+        self.final_attn = MaskAttention(embed_dims, num_heads, num_levels, with_value=False)
+
+    def init_weights(self):
+        """Xavier-uniform for every matrix, as the official mask head."""
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def forward(self, query, memory, spatial_shapes, query_pos=None):
+        """Args:
+            query (Tensor): (B, N, C) queries.
+            memory (Tensor): (B, L, C) encoder tokens of the first ``num_levels`` levels.
+            spatial_shapes (Tensor): (>= num_levels, 2) level heights and widths.
+            query_pos (Tensor, optional): (B, N, C), added to the queries before every layer.
+
+        Returns:
+            tuple: ``masks``, a list of ``num_layers + 1`` tensors (B, N, H0 * W0) (each
+            layer's, then the final one), and ``queries``, each layer's output (B, N, C).
+        """
+        shapes = spatial_shapes[: self.num_levels]
+        masks, queries = [], []
+        for layer in self.layers:
+            query, mask = layer(query if query_pos is None else query + query_pos, memory, shapes)
+            masks.append(mask)
+            queries.append(query)
+        key = query if query_pos is None else query + query_pos
+        masks.append(self.final_attn(key, memory, None, shapes)[1])
+        return masks, queries
