@@ -111,6 +111,7 @@ def test_onnxruntime_peer_runs_our_weights():
         segformer_step('onnxruntime', 'b0', MIT_B0, mode='train', size=64)
 
 
+@pytest.mark.slow
 def test_benchmark_peers_detr_table(monkeypatch, capsys):
     tool = load_tool('tools/analysis_tools/benchmark_peers.py')
     argv = ['benchmark_peers.py', '--suites', 'deformable_detr', '--archs', 'b0']

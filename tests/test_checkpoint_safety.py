@@ -55,6 +55,7 @@ class _Probe(Hook):
         self.ran += 1
 
 
+@pytest.mark.slow
 def test_training_saves_and_resume_continues(ade_root, tmp_path):
     work = tmp_path / 'work'
     Runner.from_cfg(tiny_seg_cfg(ade_root, work, max_iters=4)).train()

@@ -113,6 +113,7 @@ def test_compiled_segformer_matches_eager_in_eval_and_training(dynamo):
         assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-5), name
 
 
+@pytest.mark.slow
 def test_compile_hook_trains_validates_and_saves_plain_checkpoints(ade_root, tmp_path, dynamo):
     def train(work, hooks):
         cfg = tiny_seg_cfg(ade_root, work, max_iters=2, custom_hooks=hooks)

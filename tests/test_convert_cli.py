@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 from transformers import PvtV2Config, PvtV2ForImageClassification
 
@@ -14,6 +15,7 @@ from .conftest import ROOT, TINY_ARCH
 CLI = [sys.executable, f'{ROOT}/tools/model_converters/convert_pvtv2.py']
 
 
+@pytest.mark.slow
 def test_hf_safetensors_to_ours_and_official(tmp_path):
     torch.manual_seed(0)
     hf = PvtV2ForImageClassification(PvtV2Config(**TINY_ARCH, num_labels=5)).eval()

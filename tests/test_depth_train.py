@@ -9,6 +9,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
@@ -45,6 +46,7 @@ def _run(args, cwd):
     return proc
 
 
+@pytest.mark.slow
 def test_train_and_test_through_the_tools(tmp_path):
     root = generate_nyu(str(tmp_path / 'data'), num_train=4, num_val=2, seed=5)
     cfg = tmp_path / 'tiny_depth.py'
@@ -70,6 +72,7 @@ def test_train_and_test_through_the_tools(tmp_path):
     assert depth.dtype == np.uint16 and depth.shape == (64, 64) and depth.max() > 0
 
 
+@pytest.mark.slow
 def test_tiny_glpn_fits_a_handful_of_scenes():
     """4 scenes, 100 Adam steps: abs_rel on them must fall from ~0.4 to <= 0.1."""
     init_default_scope('mmseg')

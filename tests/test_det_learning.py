@@ -84,6 +84,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_overfits_a_few_images(tmp_path, one_thread):
     root = generate_coco(str(tmp_path), num_train=4, num_val=1, seed=5, max_objects=2,
                          scale=(0.25, 0.4))  # fmt: skip

@@ -146,6 +146,7 @@ def trained(tmp_path_factory):
     return path, ckpt, work, run.stdout + run.stderr
 
 
+@pytest.mark.slow
 def test_train_runs_over_every_image(trained):
     *_, log = trained
     # 6 training images (3 shapes, empty, grayscale, RGBA) in batches of 2: 3 iterations.
@@ -153,6 +154,7 @@ def test_train_runs_over_every_image(trained):
     assert 'loss_bbox' in log
 
 
+@pytest.mark.slow
 def test_test_reports_coco_bbox_map(trained):
     path, ckpt, work, _ = trained
     out = osp.join(work, 'test')

@@ -112,6 +112,7 @@ def _garg_metrics(gt, pred, frame, crop=True):
     return np.sqrt(np.mean((p - g) ** 2)), np.mean(np.abs(p - g) / g)
 
 
+@pytest.mark.slow
 def test_kitti_train_and_test_through_the_tools(kitti_root, tmp_path):
     cfg_path = tmp_path / 'tiny_kitti.py'
     _tiny_kitti_cfg(kitti_root, tmp_path / 'work').dump(str(cfg_path))

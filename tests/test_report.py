@@ -3,6 +3,7 @@
 import json
 
 import cv2
+import pytest
 from mmengine.runner import Runner
 
 from pvtv2_dense.apis.report import plot_training_curves, read_scalars, save_predictions
@@ -10,6 +11,7 @@ from pvtv2_dense.apis.report import plot_training_curves, read_scalars, save_pre
 from .conftest import tiny_seg_cfg
 
 
+@pytest.mark.slow
 def test_curves_and_prediction_panels(ade_root, tmp_path):
     cfg = tiny_seg_cfg(ade_root, tmp_path / 'work', max_iters=4)
     cfg.train_cfg.val_interval = 2

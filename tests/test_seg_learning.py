@@ -1,6 +1,7 @@
 """A tiny PVTv2 + all-MLP model overfits a handful of synthetic images (mIoU >= 0.9)."""
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
@@ -24,6 +25,7 @@ def _miou(pred, gt, num_classes):
     return float(np.mean(ious))
 
 
+@pytest.mark.slow
 def test_overfits_synthetic_images():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -44,6 +44,7 @@ def trained(ade_root, tmp_path_factory):
     ],
     ids=['whole', 'slide'],
 )  # fmt: skip
+@pytest.mark.slow
 def test_test_reports_the_miou_of_its_predictions(trained, mode):
     """The mIoU in test_metrics.json is the one the dumped predictions and labels give."""
     path, ckpt, work = trained

@@ -112,6 +112,7 @@ def test_only_the_backbone_differs_from_the_reference(path):
     assert _without_backbone(ours) == _without_backbone(ref)
 
 
+@pytest.mark.slow
 def test_report_on_the_segmentation_swap_set(tmp_path):
     # Two finished runs: one with tools/test.py's metrics file, one with only mmengine's scalars.
     runs = tmp_path / 'work_dirs'

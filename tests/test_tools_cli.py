@@ -61,6 +61,7 @@ def one_line_error(capsys, main, argv, *expected):
     return err[0]
 
 
+@pytest.mark.slow
 def test_test_py_show_dir_draws_every_image(seg, tmp_path):
     work, vis = tmp_path / 'work', tmp_path / 'vis'
     argv = [seg['config'], seg['ckpt'], '--work-dir', str(work), '--show-dir', str(vis)]
@@ -72,6 +73,7 @@ def test_test_py_show_dir_draws_every_image(seg, tmp_path):
     assert osp.getsize(tmp_path / 'p.pkl') > 0
 
 
+@pytest.mark.slow
 def test_test_py_keeps_an_earlier_runs_outputs(seg, tmp_path, capsys):
     """A second run into the same --show-dir or --out stops before writing, unless
     --overwrite; an empty --show-dir folder is fine."""
@@ -117,6 +119,7 @@ def tiny_task_cfg(task, root, work_dir):
 TEST_IMAGES = dict(depth='images/test', det='val2017')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task', ['depth', 'det'])
 def test_test_py_show_dir_for_depth_and_detection(task, tmp_path):
     cfg = tiny_task_cfg(task, tmp_path / 'data', tmp_path / 'work')
@@ -149,6 +152,7 @@ def test_test_py_show_dir_for_depth_and_detection(task, tmp_path):
     assert len(raw) == 3 and raw[0].endswith('.npy' if task == 'depth' else '.json')
 
 
+@pytest.mark.slow
 def test_infer_on_mixed_folder(seg, tmp_path, capsys):
     folder = tmp_path / 'imgs'
     folder.mkdir()

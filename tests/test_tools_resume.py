@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from pvtv2_dense.cli import read_checkpoint
@@ -53,6 +54,7 @@ def finish(proc, timeout=240):
     return out
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted_run(ade_root, tmp_path):
     # Dropout and drop-path stay on: resuming must also restore torch's random stream.
     cfg = tiny_seg_cfg(ade_root, tmp_path / 'unused', max_iters=4)
