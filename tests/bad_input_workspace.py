@@ -15,7 +15,13 @@ import numpy as np
 import torch
 from mmengine.registry import MODELS, init_default_scope
 
-from pvtv2_dense.datasets import generate_ade20k, generate_coco, generate_nyu
+from pvtv2_dense.datasets import (
+    generate_ade20k,
+    generate_coco,
+    generate_coco_panoptic,
+    generate_imagenet,
+    generate_nyu,
+)
 
 from .conftest import ROOT, tiny_seg_cfg
 
@@ -181,6 +187,34 @@ def build_workspace(t):
         with open(path, 'w') as f:
             json.dump(data, f)
         bad[name], bad[name + '_root'] = path, root + '/'
+
+    # Classification: a list file with a label outside the 10 classes.
+    imagenet = generate_imagenet(p('in_src'), per_class_train=1, per_class_val=1, size=32, seed=4)
+    root = _copy(imagenet, p('bad', 'cls_label'))
+    path = osp.join(root, 'meta', 'train.txt')
+    with open(path) as f:
+        lines = f.read().splitlines()
+    lines[0] = lines[0].rsplit(' ', 1)[0] + ' 99'
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    bad['cls_label'], bad['cls_label_root'] = path, root
+
+    # Panoptic: an unknown category in the JSON, and a PNG of another size than its image.
+    pan = generate_coco_panoptic(p('pan_src'), num_train=4, num_val=2, seed=5)
+    root = _copy(pan, p('bad', 'pan_category'))
+    path = osp.join(root, 'annotations', 'panoptic_train2017.json')
+    with open(path) as f:
+        data = json.load(f)
+    data['annotations'][0]['segments_info'][0]['category_id'] = 999
+    with open(path, 'w') as f:
+        json.dump(data, f)
+    bad['pan_category'], bad['pan_category_root'] = path, root + '/'
+    root = _copy(pan, p('bad', 'pan_png_size'))
+    png_dir = osp.join(root, 'annotations', 'panoptic_train2017')
+    bad['pan_png_size'] = _mutate_first(
+        png_dir, '.png', lambda f: cv2.imwrite(f, np.zeros((32, 32, 3), np.uint8))
+    )
+    bad['pan_png_size_root'] = root + '/'
     return dict(t=t, p=p, ade=ade, bad=bad)
 
 

@@ -24,6 +24,10 @@ ADE_CFG = 'configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py'
 ADE_OPTIONS = ('train_dataloader.batch_size=4', 'model.backbone.init_cfg=None')
 DEPTH_QS = 'configs/quickstart/glpn_pvtv2-b0_1xb8-1000iter_synthetic-nyu-64x64.py'
 DET_QS = 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
+CLS_QS = 'configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py'
+PAN_QS = (
+    'configs/quickstart/panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py'
+)
 
 
 @pytest.fixture(scope='module')
@@ -186,6 +190,15 @@ CASES = [
     Case('train-json-category', 'train.py',
          qs_data(DET_QS, 'json_category'),
          lambda w: [w['bad']['json_category'], 'unknown category_id 99'], slow=True),
+    # train.py: classification and panoptic data (their quickstart configs)
+    Case('train-cls-label-out-of-range', 'train.py',
+         qs_data(CLS_QS, 'cls_label'), lambda w: [w['bad']['cls_label'], '99'], slow=True),
+    Case('train-pan-unknown-category', 'train.py',
+         qs_data(PAN_QS, 'pan_category'),
+         lambda w: [w['bad']['pan_category'], '999'], slow=True),
+    Case('train-pan-png-size', 'train.py',
+         qs_data(PAN_QS, 'pan_png_size'),
+         lambda w: [w['bad']['pan_png_size'], '32x32'], slow=True),
     # test.py: checkpoints and outputs
     Case('test-ckpt-missing', 'test.py', seg_test('nope.pth'), names('nope.pth', 'not exist')),
     Case('test-ckpt-zero', 'test.py', seg_test('zero.pth'), names('zero.pth', 'empty')),
@@ -221,6 +234,20 @@ CASES = [
          names('zero.pth', 'o.pth'), names('zero.pth', 'empty')),
     Case('convert-glpn-truncated', 'model_converters/convert_glpn.py',
          names('trunc.pth', 'o.pth'), names('trunc.pth', 'truncated')),
+    Case('convert-panoptic-segformer-junk', 'model_converters/convert_panoptic_segformer.py',
+         names('junk.pth', 'o.pth'), names('junk.pth', 'not a PyTorch checkpoint')),
+    # exports
+    Case('export-onnx-junk', 'deployment/export_onnx.py',
+         names('seg.py', 'junk.pth', '--out', 'o.onnx'),
+         names('junk.pth', 'not a PyTorch checkpoint')),
+    Case('export-onnx-out-exists', 'deployment/export_onnx.py',
+         names('seg.py', 'good.pth', '--out', 'earlier.pkl'), names('earlier.pkl', '--overwrite')),
+    Case('export-hf-out-dir-exists', 'model_converters/export_hf.py',
+         lambda w: [w['p']('seg.py'), w['p']('good.pth'), w['p']('report')],
+         lambda w: [w['p']('report'), '--overwrite']),
+    Case('export-hf-truncated', 'model_converters/export_hf.py',
+         lambda w: [w['p']('seg.py'), w['p']('trunc.pth'), w['p']('runs', 'hf')],
+         names('trunc.pth', 'truncated')),
     Case('convert-nyu-not-hdf5', 'dataset_converters/nyu_labeled_mat.py',
          names('junk.pth', 'nyu_out'), names('junk.pth', 'HDF5')),
     # quickstart and analysis tools
@@ -270,7 +297,7 @@ def _clean_outputs(ws):
     """Remove what the cases write (``runs/``, converter outputs); return the outputs found."""
     if osp.isdir(ws['p']('runs')):
         shutil.rmtree(ws['p']('runs'))
-    leftovers = [p for p in ('o.pth', 'nyu_out') if osp.exists(ws['p'](p))]
+    leftovers = [p for p in ('o.pth', 'o.onnx', 'nyu_out') if osp.exists(ws['p'](p))]
     for p in leftovers:
         path = ws['p'](p)
         shutil.rmtree(path) if osp.isdir(path) else os.remove(path)

@@ -76,11 +76,17 @@ def detr_step(impl, arch, config, mode='infer', size=640, batch=1, device='cpu')
     """Deformable DETR of ``config`` ('ours': our PVTv2 backbone, 'mmdet': mmdet's):
     inference (``predict``, as a test step runs it) or a training step, on a ``size`` input.
     ``arch`` names the backbone size in tables (the config decides it)."""
-    model = build_detr(impl, config).to(device)
+    return detector_step(build_detr(impl, config), _detr_samples, mode, size, batch, device)
+
+
+def detector_step(model, make_samples, mode='infer', size=640, batch=1, device='cpu'):
+    """Inference (``predict``) or a training step of an mmdet detector on a seeded random
+    ``size`` input, with the data samples ``make_samples(batch, h, w, device, with_gt)``."""
+    model = model.to(device)
     h, w = (size, size) if isinstance(size, int) else size
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, h, w, generator=gen).to(device)
-    samples = _detr_samples(batch, h, w, device, with_gt=mode == 'train')
+    samples = make_samples(batch, h, w, device, with_gt=mode == 'train')
     if mode == 'train':
         loss = lambda: sum(v for k, v in model(x, samples, mode='loss').items() if 'loss' in k)  # noqa: E731
         return train_step(model, loss)

@@ -12,7 +12,7 @@ import os.path as osp
 import torch
 
 from .config_models import build_from_config
-from .timing import train_step
+from .detr import detector_step
 
 MASK2FORMER = 'mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py'
 NUM_THINGS, NUM_STUFF = 80, 53
@@ -87,15 +87,4 @@ def panoptic_step(impl, arch, config, mode='infer', size=640, batch=1, device='c
     """Panoptic model ``impl`` on ``config``'s PVTv2: inference (``predict``, as a test step
     runs it, panoptic maps out) or a training step, on a ``size`` input. ``arch`` names the
     backbone size in tables (the config decides it)."""
-    model = build_panoptic(impl, config).to(device)
-    h, w = (size, size) if isinstance(size, int) else size
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, 3, h, w, generator=gen).to(device)
-    samples = panoptic_samples(batch, h, w, device, with_gt=mode == 'train')
-    if mode == 'train':
-        loss = lambda: sum(v for k, v in model(x, samples, mode='loss').items() if 'loss' in k)  # noqa: E731
-        return train_step(model, loss)
-    if mode != 'infer':
-        raise ValueError(f"unknown mode {mode!r}; expected 'infer' or 'train'")
-    model.eval()
-    return lambda: model(x, samples, mode='predict')
+    return detector_step(build_panoptic(impl, config), panoptic_samples, mode, size, batch, device)
