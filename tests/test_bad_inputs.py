@@ -64,7 +64,7 @@ def seg_data(name, *options):
     ]
 
 
-def qs_data(config, name, *extra):
+def qs_data(config, name, *extra, length='train_cfg.max_iters=1'):
     """train.py on a quickstart config, its training set replaced by a broken copy (and the
     validation set by the same copy, whose validation split is intact)."""
     return lambda w: [
@@ -73,8 +73,20 @@ def qs_data(config, name, *extra):
         w['p']('runs', name),
         '--cfg-options',
         *[f'{s}_dataloader.dataset.data_root={w["bad"][name + "_root"]}' for s in ('train', 'val')],
-        'train_cfg.max_iters=1',
-        *extra,
+        length,
+        *[e(w) if callable(e) else e for e in extra],
+    ]
+
+
+def pan_evaluator(name):
+    """The panoptic metric pointed at the broken copy's (intact) validation annotations."""
+    return [
+        lambda w: (
+            f'val_evaluator.ann_file={w["bad"][name + "_root"]}annotations/panoptic_val2017.json'
+        ),
+        lambda w: (
+            f'val_evaluator.seg_prefix={w["bad"][name + "_root"]}annotations/panoptic_val2017/'
+        ),
     ]
 
 
@@ -192,13 +204,17 @@ CASES = [
          lambda w: [w['bad']['json_category'], 'unknown category_id 99'], slow=True),
     # train.py: classification and panoptic data (their quickstart configs)
     Case('train-cls-label-out-of-range', 'train.py',
-         qs_data(CLS_QS, 'cls_label'), lambda w: [w['bad']['cls_label'], '99'], slow=True),
+         qs_data(CLS_QS, 'cls_label', length='train_cfg.max_epochs=1'),
+         lambda w: [w['bad']['cls_label'], '99'], slow=True),
     Case('train-pan-unknown-category', 'train.py',
-         qs_data(PAN_QS, 'pan_category'),
+         qs_data(PAN_QS, 'pan_category', *pan_evaluator('pan_category')),
          lambda w: [w['bad']['pan_category'], '999'], slow=True),
     Case('train-pan-png-size', 'train.py',
-         qs_data(PAN_QS, 'pan_png_size'),
+         qs_data(PAN_QS, 'pan_png_size', *pan_evaluator('pan_png_size')),
          lambda w: [w['bad']['pan_png_size'], '32x32'], slow=True),
+    Case('train-pan-metric-ann-missing', 'train.py',
+         qs_data(PAN_QS, 'pan_png_size'),
+         lambda w: ['CocoPanopticMetric', 'panoptic_val2017.json', 'does not exist'], slow=True),
     # test.py: checkpoints and outputs
     Case('test-ckpt-missing', 'test.py', seg_test('nope.pth'), names('nope.pth', 'not exist')),
     Case('test-ckpt-zero', 'test.py', seg_test('zero.pth'), names('zero.pth', 'empty')),

@@ -5,7 +5,7 @@ build and DataLoader-worker messages are shortened. ``tests/test_bad_inputs.py``
 import argparse
 
 import pytest
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import METRICS, MODELS, init_default_scope
 
 from pvtv2_dense.cli import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message
 from pvtv2_dense.datasets.seg_checked import SegDataError
@@ -62,7 +62,13 @@ def test_debug_shows_the_traceback_too(how, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    'exc', [RuntimeError('internal'), KeyError('missing'), TypeError('unsupported operand')]
+    'exc',
+    [
+        RuntimeError('internal'),
+        KeyError('missing'),
+        TypeError('unsupported operand'),
+        FileNotFoundError(2, 'No such file or directory', 'cache.bin'),  # not from a config
+    ],
 )
 def test_internal_errors_keep_their_traceback(exc, capsys):
     """Not the user's fault: the exception propagates (Python prints it and exits 1)."""
@@ -122,3 +128,13 @@ def test_unknown_type_and_option_in_a_config():
     # The option reached the base class through **kwargs: both are named.
     assert message == "config: BaseDecodeHead (built for type='AllMLPHead') takes no option 'fo'"
     assert input_error_message(TypeError('unsupported operand')) is None
+
+
+def test_a_file_a_config_names_that_does_not_exist(tmp_path):
+    init_default_scope('mmdet')
+    missing = str(tmp_path / 'panoptic_val2017.json')
+    with pytest.raises(FileNotFoundError) as found:
+        METRICS.build(dict(type='CocoPanopticMetric', ann_file=missing, seg_prefix=str(tmp_path)))
+    assert input_error_message(found.value) == (
+        f'config: CocoPanopticMetric needs {missing}, which does not exist; check its paths'
+    )

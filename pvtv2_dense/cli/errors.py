@@ -4,7 +4,9 @@ and exit status 2; an unexpected (internal) error keeps its traceback and exits 
 Input errors are :class:`CLIError`, every :class:`pvtv2_dense.errors.InputError` (bad config
 values, data files and checkpoints raise subclasses of it), argparse usage errors, and the two
 library errors that only a config causes: mmengine's registry ``KeyError`` for an unknown
-``type=`` and a ``TypeError`` for an option the built class does not take. ``--debug`` anywhere on
+``type=``, a ``TypeError`` for an option the built class does not take, and a
+``FileNotFoundError`` raised while building what the config describes (a metric's annotation
+file, say). ``--debug`` anywhere on
 the command line, or ``PVTV2_DEBUG=1`` in the environment, prints their traceback too.
 """
 
@@ -132,8 +134,20 @@ def _bad_option(err):
     return f'config: {where} takes no option {key!r}{_did_you_mean(key, params)}{listed}'
 
 
+def _missing_file(err):
+    """A file a config names (an annotation file, a prefix) that does not exist, found while
+    building what the config describes (a dataset, a metric)."""
+    found = _build_frame(err)
+    if found is None or not err.filename:
+        return None
+    built = getattr(found.get('obj_cls'), '__name__', None) or str(found.get('obj_type'))
+    return f'config: {built} needs {err.filename}, which does not exist; check its paths'
+
+
 def input_error_message(err):
     """The one-line message for ``err`` when it is the user's input error, else None."""
+    if isinstance(err, FileNotFoundError):
+        return _missing_file(err)
     if isinstance(err, InputError):
         return _flatten(_without_build_prefixes(_from_worker(str(err), type(err))))
     if isinstance(err, KeyError):
@@ -185,7 +199,7 @@ def cli_entry(main):
                     sys.argv[1:] = cleaned
                     return main(*args, **kwargs)
                 return main(cleaned, *args, **kwargs)
-        except (InputError, KeyError, TypeError) as err:
+        except (InputError, KeyError, TypeError, FileNotFoundError) as err:
             message = input_error_message(err)
             if message is None:
                 raise

@@ -57,9 +57,10 @@ def summary(ours):
 def main(argv=None):
     args = parse_args(argv)
     refuse_overwrite(args.dst, 'dst', args.overwrite)
+    state = read_state_dict(args.src)  # its errors name the file already
     try:
-        ours, ignored = panoptic_segformer_to_pvtv2_dense(read_state_dict(args.src))
-    except (OSError, ValueError, KeyError) as err:
+        ours, ignored = panoptic_segformer_to_pvtv2_dense(state)
+    except (ValueError, KeyError) as err:
         raise CLIError(f'{args.src}: {one_line(err)}') from None
     meta = {'source': osp.basename(args.src), 'format': 'official_panoptic_segformer'}
     print(f'{args.src}: official Panoptic SegFormer layout')
