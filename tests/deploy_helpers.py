@@ -40,8 +40,9 @@ TASKS = {
     'classifier': (
         "default_scope = 'mmseg'\n"
         "custom_imports = dict(imports=['pvtv2_dense'], allow_failed_imports=False)\n"
-        f"model = dict(type='PVTv2ImageClassifier', arch={LINEAR_ARCH!r}, num_classes=5,\n"
-        "    attn_impl='auto', ffn_impl='auto')\n",
+        "model = dict(type='PVTv2ImageClassifier', num_classes=5,\n"
+        f"    backbone=dict(type='PVTv2', arch={LINEAR_ARCH!r},\n"
+        "                  attn_impl='auto', ffn_impl='auto'))\n",
         'mmseg',
     ),
     'deformable_detr': (

@@ -240,8 +240,9 @@ def test_mismatched_checkpoint_says_what_it_is(tmp_path):
         load_pretrained(PVTv2('b1'), str(path))
     msg = str(info.value)
     assert str(path) in msg and 'official format' in msg
-    assert 'checkpoint: depths 2,2,2,2, hidden sizes 32,64,160,256' in msg
-    assert 'config:     depths 2,2,2,2, hidden sizes 64,128,320,512' in msg
+    assert '\n' not in msg  # one line, as the tools print it
+    assert 'checkpoint depths 2,2,2,2, hidden sizes 32,64,160,256' in msg
+    assert 'config depths 2,2,2,2, hidden sizes 64,128,320,512' in msg
 
 
 def test_missing_and_unexpected_keys_are_reported(tmp_path):

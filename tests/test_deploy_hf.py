@@ -20,7 +20,7 @@ TOOL = [sys.executable, f'{ROOT}/tools/model_converters/export_hf.py']
 EPS = {
     'segformer': {'model.backbone.arch.layer_norm_eps': 1e-5},
     'glpn': {'model.backbone.arch.layer_norm_eps': 1e-5},
-    'classifier': {'model.arch.layer_norm_eps': 1e-6},
+    'classifier': {'model.backbone.arch.layer_norm_eps': 1e-6},
 }
 
 

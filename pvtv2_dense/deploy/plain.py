@@ -29,15 +29,12 @@ def plain_model_cfg(model_cfg: dict) -> dict:
 
     Args:
         model_cfg (dict): a config's ``model`` (a segmentor, depth estimator, detector or
-            classifier, with a PVTv2 backbone or a ``PVTv2ImageClassifier``).
+            classifier, with a PVTv2 backbone).
 
     Returns:
         dict: the modified copy.
     """
     cfg = copy.deepcopy(dict(model_cfg))
-    if cfg.get('type') == 'PVTv2ImageClassifier':
-        _plain_backbone(cfg)
-        return cfg
     backbone = cfg.get('backbone')
     if isinstance(backbone, dict) and backbone.get('type') == 'PVTv2':
         _plain_backbone(backbone)
