@@ -99,7 +99,9 @@ def test_out_of_range_out_indices(bad):
 def test_bad_arch_and_options():
     with pytest.raises(ValueError, match="unknown arch 'b9'.*b2-li"):
         PVTv2('b9')
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['depth'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown option\(s\) \['depth'\] \(did you mean 'depths'"
+    ):
         PVTv2('b0', depth=[1, 1, 1, 1])
     with pytest.raises(ValueError, match='depths has 3 entries'):
         PVTv2(dict(depths=[1, 1, 1]))
