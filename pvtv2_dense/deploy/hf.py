@@ -22,23 +22,14 @@ from ..checkpoint import to_pvtv2_dense
 from ..checkpoint.hf_glpn import hf_glpn_to_depth_estimator
 from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
 from ..cli import CLIError
+from ..models.backbones.pvt_v2_options import PER_STAGE
 
 # Every LayerNorm of HF Segformer and GLPN is nn.LayerNorm's default.
 HF_SEGFORMER_EPS = 1e-5
 TOLERANCE = 1e-5
 
-_ENCODER_KEYS = (
-    'num_channels',
-    'num_encoder_blocks',
-    'depths',
-    'sr_ratios',
-    'hidden_sizes',
-    'patch_sizes',
-    'strides',
-    'num_attention_heads',
-    'mlp_ratios',
-    'hidden_act',
-)
+# The encoder options HF's SegformerConfig shares with ours.
+_ENCODER_KEYS = ('num_channels', 'num_encoder_blocks', *PER_STAGE, 'hidden_act')
 
 
 def _classifier_to_ours(hf_sd):

@@ -48,7 +48,8 @@ ARCH_SETTINGS = {
     'b5': dict(hidden_sizes=_WIDE, depths=[3, 6, 40, 3], mlp_ratios=[4, 4, 4, 4]),
 }
 
-_PER_STAGE = (
+# The options that hold one entry per stage.
+PER_STAGE = (
     'depths',
     'sr_ratios',
     'hidden_sizes',
@@ -92,7 +93,7 @@ def resolve_arch(arch: Union[str, dict], **overrides) -> dict:
             )
         opts.update(copy.deepcopy(source))
     n = opts['num_encoder_blocks']
-    for key in _PER_STAGE:
+    for key in PER_STAGE:
         if len(opts[key]) != n:
             raise ConfigError(
                 f'PVTv2: {key} has {len(opts[key])} entries ({opts[key]}) but '
