@@ -27,7 +27,8 @@ class AnnotationError(DataError):
     """A COCO annotation file that does not follow the format."""
 
 
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
+    """A real number: not a bool, not NaN."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
@@ -42,7 +43,7 @@ def _check_annotation(ann, images, cat_ids) -> str:
     if ann['category_id'] not in cat_ids:
         return f'unknown category_id {ann["category_id"]!r}; "categories" has {sorted(cat_ids)}'
     box = ann['bbox']
-    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(_is_number, box))):
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(is_number, box))):
         return f'bbox {box!r} is not [x, y, width, height] (4 numbers)'
     x, y, w, h = box
     if w < 0 or h < 0:
@@ -53,11 +54,32 @@ def _check_annotation(ann, images, cat_ids) -> str:
             f'bbox {box!r} (x, y, w, h) lies outside its image {img["id"]!r} of '
             f'{img["width"]}x{img["height"]} (width x height)'
         )
-    if not _is_number(ann['area']) or ann['area'] < 0:
+    if not is_number(ann['area']) or ann['area'] < 0:
         return f'area {ann["area"]!r} is not a non-negative number'
     if ann['iscrowd'] not in (0, 1):
         return f'iscrowd {ann["iscrowd"]!r} is not 0 or 1'
     return ''
+
+
+def index_images(entries, problems) -> dict:
+    """The well-formed entries of a COCO ``images`` list by id; what is wrong with the others
+    goes to ``problems`` (shared by the detection and panoptic checks)."""
+    images = {}
+    for img in entries:
+        missing = [k for k in IMAGE_FIELDS if not isinstance(img, dict) or k not in img]
+        if missing:
+            ident = img.get('id') if isinstance(img, dict) else img
+            problems.append(
+                f'image id {ident!r}: missing field(s) {missing}; '
+                f'every image needs {list(IMAGE_FIELDS)}'
+            )
+        elif not all(is_number(img[k]) and img[k] > 0 for k in ('width', 'height')):
+            problems.append(f'image id {img["id"]!r}: width/height must be positive numbers')
+        elif img['id'] in images:
+            problems.append(f'image id {img["id"]!r}: duplicated')
+        else:
+            images[img['id']] = img
+    return images
 
 
 def check_coco_dict(data: dict, source: str, classes=None) -> None:
@@ -83,21 +105,7 @@ def check_coco_dict(data: dict, source: str, classes=None) -> None:
             problems.append(f'category {cat!r}: expected a dict with "id" and "name"')
         else:
             cat_ids.add(cat['id'])
-    images = {}
-    for img in data['images']:
-        missing = [k for k in IMAGE_FIELDS if not isinstance(img, dict) or k not in img]
-        if missing:
-            ident = img.get('id') if isinstance(img, dict) else img
-            problems.append(
-                f'image id {ident!r}: missing field(s) {missing}; '
-                f'every image needs {list(IMAGE_FIELDS)}'
-            )
-        elif not all(_is_number(img[k]) and img[k] > 0 for k in ('width', 'height')):
-            problems.append(f'image id {img["id"]!r}: width/height must be positive numbers')
-        elif img['id'] in images:
-            problems.append(f'image id {img["id"]!r}: duplicated')
-        else:
-            images[img['id']] = img
+    images = index_images(data['images'], problems)
     if classes is not None:
         names = {c.get('name') for c in data['categories'] if isinstance(c, dict)}
         unknown = [c for c in classes if c not in names]

@@ -25,19 +25,13 @@ from mmengine.fileio import get
 
 from ..errors import DataError
 from ..registry import register_dataset, register_transform
+from .coco_checked import BOX_TOLERANCE, MAX_REPORTED, index_images, is_number
 
-IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
 SEGMENT_FIELDS = ('id', 'category_id', 'area', 'bbox', 'iscrowd')
-BOX_TOLERANCE = 1.0  # pixels; rounded boxes may overshoot their image by that much
-MAX_REPORTED = 10
 
 
 class PanopticDataError(DataError):
     """A COCO panoptic annotation (JSON entry or PNG) that does not follow the format."""
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
 
 
 def _check_segment(seg, img, cat_ids) -> str:
@@ -50,7 +44,7 @@ def _check_segment(seg, img, cat_ids) -> str:
     if seg['category_id'] not in cat_ids:
         return f'unknown category_id {seg["category_id"]!r}; "categories" has {sorted(cat_ids)}'
     box = seg['bbox']
-    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(_is_number, box))):
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(is_number, box))):
         return f'bbox {box!r} is not [x, y, width, height] (4 numbers)'
     x, y, w, h = box
     tol = BOX_TOLERANCE
@@ -58,28 +52,11 @@ def _check_segment(seg, img, cat_ids) -> str:
         return f'bbox {box!r} has a negative width, height or origin'
     if x + w > img['width'] + tol or y + h > img['height'] + tol:
         return f'bbox {box!r} lies outside its {img["width"]}x{img["height"]} (WxH) image'
-    if not _is_number(seg['area']) or seg['area'] < 0:
+    if not is_number(seg['area']) or seg['area'] < 0:
         return f'area {seg["area"]!r} is not a non-negative number'
     if seg['iscrowd'] not in (0, 1):
         return f'iscrowd {seg["iscrowd"]!r} is not 0 or 1'
     return ''
-
-
-def _check_images(data, problems) -> dict:
-    images = {}
-    for img in data['images']:
-        missing = [k for k in IMAGE_FIELDS if not isinstance(img, dict) or k not in img]
-        ident = img.get('id') if isinstance(img, dict) else img
-        if missing:
-            problems.append(f'image id {ident!r}: missing field(s) {missing}; '
-                            f'every image needs {list(IMAGE_FIELDS)}')  # fmt: skip
-        elif not all(_is_number(img[k]) and img[k] > 0 for k in ('width', 'height')):
-            problems.append(f'image id {ident!r}: width/height must be positive numbers')
-        elif ident in images:
-            problems.append(f'image id {ident!r}: duplicated')
-        else:
-            images[ident] = img
-    return images
 
 
 def _check_annotation(ann, images, cat_ids, problems) -> None:
@@ -136,7 +113,7 @@ def check_coco_panoptic_dict(data: dict, source: str, classes=None) -> None:
         unknown = [c for c in classes if c not in names]
         if unknown:
             problems.append(f'classes {unknown} of the dataset are not among its categories')
-    images = _check_images(data, problems)
+    images = index_images(data['images'], problems)
     for ann in data['annotations']:
         _check_annotation(ann, images, cat_ids, problems)
         if len(problems) > MAX_REPORTED:
