@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import os.path as osp
+import shutil
 import sys
 
 from .errors import CLIError
@@ -36,6 +37,16 @@ def atomic_output(path):
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def replace_path(src, dst):
+    """Rename ``src`` (a file or folder) to ``dst``, removing the file or folder at ``dst``
+    first; for outputs finished under a temporary name whose overwrite was already allowed."""
+    if osp.isdir(dst):
+        shutil.rmtree(dst)
+    elif osp.exists(dst):
+        os.remove(dst)
+    os.replace(src, dst)
 
 
 def save_torch_atomically(obj, path):

@@ -22,6 +22,7 @@ from ..checkpoint import to_pvtv2_dense
 from ..checkpoint.hf_glpn import hf_glpn_to_depth_estimator
 from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
 from ..cli import CLIError
+from ..cli.outputs import replace_path
 from ..models.backbones.pvt_v2_options import PER_STAGE
 
 # Every LayerNorm of HF Segformer and GLPN is nn.LayerNorm's default.
@@ -294,11 +295,7 @@ def export_hf(model, out_dir, tolerance=TOLERANCE):
         diff = compare(model, loaded)
         if not diff <= tolerance:
             raise CLIError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
-        if osp.isdir(out_dir):
-            shutil.rmtree(out_dir)
-        elif osp.exists(out_dir):
-            os.remove(out_dir)
-        os.replace(tmp, out_dir)
+        replace_path(tmp, out_dir)
     finally:
         if osp.exists(tmp):
             shutil.rmtree(tmp)

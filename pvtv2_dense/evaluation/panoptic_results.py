@@ -13,6 +13,8 @@ import os
 import os.path as osp
 import shutil
 
+from ..cli.outputs import replace_path
+
 PANOPTIC_METRIC = 'CocoPanopticMetric'
 _PREFIX = 'panoptic'
 
@@ -60,10 +62,6 @@ def publish_panoptic_results(out_dir: str) -> tuple:
         src, dst = osp.join(staging, src), osp.join(out_dir, dst)
         if not osp.exists(src):
             raise FileNotFoundError(f'{src}: the test run wrote no panoptic results')
-        if osp.isdir(dst):
-            shutil.rmtree(dst)
-        elif osp.exists(dst):
-            os.remove(dst)
-        os.replace(src, dst)
+        replace_path(src, dst)
     shutil.rmtree(staging, ignore_errors=True)
     return osp.join(out_dir, f'{_PREFIX}.json'), osp.join(out_dir, _PREFIX)
