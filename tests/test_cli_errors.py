@@ -118,9 +118,9 @@ def test_every_tool_parses_with_tool_parser():
         with open(path) as f:
             tree = ast.parse(f.read(), path)
         for node in ast.walk(tree):
-            func = getattr(node, 'func', None)
-            if isinstance(node, ast.Call) and isinstance(func, ast.Attribute):
-                if func.attr == 'ArgumentParser':
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, 'attr', None) or getattr(node.func, 'id', None)
+                if name == 'ArgumentParser':
                     plain.append(f'{osp.relpath(path, root)}:{node.lineno}')
     assert not plain, f'use pvtv2_dense.cli.ToolParser: {plain}'
 
