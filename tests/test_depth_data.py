@@ -110,6 +110,18 @@ def test_vertical_cutdepth_pastes_scaled_depth_in_a_strip():
     np.testing.assert_array_equal(none['img'], img)
 
 
+def test_depth_augment_checks_name_the_option_or_the_image():
+    with pytest.raises(ConfigError, match=r'need 0 <= prob <= 1 and 0 < p <= 1, got 2'):
+        VerticalCutDepth(prob=2)
+    with pytest.raises(ConfigError, match='VerticalCutDepth needs gt_depth_map'):
+        VerticalCutDepth(prob=1.0)(dict(img=np.zeros((4, 4, 3), np.uint8)))
+    with pytest.raises(ConfigError, match=r'gamma must be \(low, high\) > 0'):
+        DepthPhotometric(gamma=(0, 1))
+    gray = dict(img=np.zeros((4, 4), np.uint8), img_path='gray.png')
+    with pytest.raises(DataError, match=r'gray.png: DepthPhotometric expects a BGR image'):
+        DepthPhotometric(prob=1.0)(gray)
+
+
 def test_photometric_changes_only_the_image():
     np.random.seed(1)
     rng = np.random.default_rng(0)

@@ -49,7 +49,10 @@ class VerticalCutDepth(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         if 'gt_depth_map' not in results:
-            raise KeyError('VerticalCutDepth needs gt_depth_map: put it after LoadDepthAnnotation')
+            raise ConfigError(
+                'VerticalCutDepth needs gt_depth_map: put it after LoadCheckedDepthAnnotation '
+                '(or LoadDepthAnnotation) in the pipeline'
+            )
         if np.random.rand() >= self.prob:
             return results
         img, depth = results['img'], results['gt_depth_map']
@@ -117,7 +120,10 @@ class DepthPhotometric(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         if img.ndim != 3 or img.shape[2] != 3:
-            raise DataError(f'DepthPhotometric expects a BGR image, got shape {img.shape}')
+            raise DataError(
+                f'{results.get("img_path", "image")}: DepthPhotometric expects a BGR image, got '
+                f'shape {img.shape}'
+            )
         out = img.astype(np.float32)
         for part in (self._brightness_contrast, self._gamma, self._hsv):
             if np.random.rand() < self.prob:
