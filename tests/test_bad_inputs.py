@@ -267,6 +267,12 @@ CASES = [
          names('trunc.pth', 'o.pth'), names('trunc.pth', 'truncated')),
     Case('convert-panoptic-segformer-junk', 'model_converters/convert_panoptic_segformer.py',
          names('junk.pth', 'o.pth'), names('junk.pth', 'not a PyTorch checkpoint')),
+    Case('convert-glpn-other-model', 'model_converters/convert_glpn.py',
+         names('other_task.pth', 'o.pth'), names('other_task.pth', 'no decoder.stages')),
+    Case('convert-panoptic-segformer-other-model',
+         'model_converters/convert_panoptic_segformer.py',
+         names('other_task.pth', 'o.pth'),
+         names('other_task.pth', 'not an official Panoptic SegFormer state dict')),
     # exports
     Case('export-onnx-junk', 'deployment/export_onnx.py',
          names('seg.py', 'junk.pth', '--out', 'o.onnx'),
