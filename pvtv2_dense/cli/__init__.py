@@ -1,5 +1,5 @@
-"""Command-line plumbing shared by ``tools/``: errors, config loading, checkpoint checks and the
-launcher environment."""
+"""Command-line plumbing shared by ``tools/``: the argument parser, errors, config loading,
+checkpoint checks and the launcher environment."""
 
 from .args import ToolParser
 from .checkpoints import check_checkpoint, read_checkpoint, unwrap_model
