@@ -19,7 +19,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.datasets import ADE20KDataset, CityscapesDataset
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..registry import register_dataset, register_transform
 from .checks import CheckedSamplesMixin, out_of_range
 
@@ -39,7 +39,7 @@ class CheckSegAnnotation(BaseTransform):
 
     def __init__(self, num_classes: int, ignore_index: int = 255):
         if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
+            raise ConfigError(
                 f'CheckSegAnnotation: num_classes={num_classes!r}; expected an int >= 1'
             )
         self.num_classes = num_classes

@@ -15,6 +15,7 @@ from pvtv2_dense.datasets.transforms.cls_geometry import (
 )
 from pvtv2_dense.datasets.transforms.rand_augment import OPS, ClsRandAugment
 from pvtv2_dense.engine.deit_cosine_lr import DeiTCosineLR
+from pvtv2_dense.errors import ConfigError, DataError
 from pvtv2_dense.evaluation.cls_accuracy import ClsAccuracy
 from pvtv2_dense.models.classifiers.mixup import BatchMixup, smoothed_one_hot
 from pvtv2_dense.models.classifiers.random_erasing import RandomErasing
@@ -58,7 +59,7 @@ def test_cutmix_pastes_one_box_and_weights_by_its_area():
 
 
 def test_mixup_needs_an_even_batch():
-    with pytest.raises(ValueError, match='batch size 3 must be even'):
+    with pytest.raises(ConfigError, match='batch size 3 must be even'):
         BatchMixup(4)(*_batch(3))
 
 
@@ -86,7 +87,7 @@ def test_deit_cosine_counts_epochs_from_the_start():
     # timm's cosine at epoch 5 is already past its peak (t counts from 0, not from the warmup).
     assert lrs[5] == pytest.approx(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + math.cos(math.pi / 60)))
     assert lrs[5] < 1e-3 and lrs[-1] == pytest.approx(1e-5, rel=1e-2)
-    with pytest.raises(ValueError, match='warmup_epochs=5'):
+    with pytest.raises(ConfigError, match='warmup_epochs=5'):
         DeiTCosineLR(optim, warmup_epochs=5, end=5)
 
 
@@ -103,7 +104,7 @@ def test_test_crop_is_resize_256_then_center_224():
     out = ClsCenterCrop(224)(ClsResizeShortEdge(256)(dict(img=img)))
     assert ClsResizeShortEdge(256)(dict(img=img))['img'].shape == (256, 341, 3)
     assert out['img'].shape == (224, 224, 3)
-    with pytest.raises(ValueError, match='smaller than the 224 crop'):
+    with pytest.raises(DataError, match='smaller than the 224 crop'):
         ClsCenterCrop(224)(dict(img=img[:100]))
 
 
@@ -125,7 +126,7 @@ def test_rand_augment_is_the_increasing_set():
         assert out.shape == img.shape and out.dtype == np.uint8, name
     random.seed(0)
     np.testing.assert_array_equal(ClsRandAugment(prob=0.0)(dict(img=img.copy()))['img'], img)
-    with pytest.raises(ValueError, match="unknown ops \\['Cutout'\\]"):
+    with pytest.raises(ConfigError, match="unknown ops \\['Cutout'\\]"):
         ClsRandAugment(ops=['Cutout'])
 
 

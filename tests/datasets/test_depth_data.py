@@ -28,6 +28,7 @@ from pvtv2_dense.datasets.transforms import (
     VerticalCutDepth,
 )
 from pvtv2_dense.engine import DepthPredictionWriterHook
+from pvtv2_dense.errors import ConfigError, DataError
 from pvtv2_dense.evaluation import CroppedDepthMetric
 from tests.helpers.common import ROOT, tree_digest
 
@@ -112,6 +113,18 @@ def test_vertical_cutdepth_pastes_scaled_depth_in_a_strip():
     np.testing.assert_array_equal(none['img'], img)
 
 
+def test_depth_augment_checks_name_the_option_or_the_image():
+    with pytest.raises(ConfigError, match=r'need 0 <= prob <= 1 and 0 < p <= 1, got 2'):
+        VerticalCutDepth(prob=2)
+    with pytest.raises(ConfigError, match='VerticalCutDepth needs gt_depth_map'):
+        VerticalCutDepth(prob=1.0)(dict(img=np.zeros((4, 4, 3), np.uint8)))
+    with pytest.raises(ConfigError, match=r'gamma must be \(low, high\) > 0'):
+        DepthPhotometric(gamma=(0, 1))
+    gray = dict(img=np.zeros((4, 4), np.uint8), img_path='gray.png')
+    with pytest.raises(DataError, match=r'gray.png: DepthPhotometric expects a BGR image'):
+        DepthPhotometric(prob=1.0)(gray)
+
+
 def test_photometric_changes_only_the_image():
     np.random.seed(1)
     rng = np.random.default_rng(0)
@@ -130,7 +143,7 @@ def test_kb_crop_cuts_image_and_depth_alike():
     assert out['img'].shape[:2] == out['gt_depth_map'].shape == (352, 1216)
     assert out['kb_frame'] == (375, 1242, 23, 13)
     np.testing.assert_array_equal(out['gt_depth_map'], out['img'][..., 0])
-    with pytest.raises(ValueError, match='smaller than'):
+    with pytest.raises(DataError, match='smaller than'):
         KBCrop()(dict(img=np.zeros((300, 1000, 3)), seg_fields=[]))
 
 
@@ -193,14 +206,14 @@ def test_kitti_garg_crop_keeps_the_exact_pixels_of_each_convention(tmp_path):
 
 
 def test_metric_rejects_unknown_names():
-    with pytest.raises(ValueError, match='crop_type'):
+    with pytest.raises(ConfigError, match='crop_type'):
         CroppedDepthMetric(crop_type='kitti')
-    with pytest.raises(ValueError, match='crop_reference'):
+    with pytest.raises(ConfigError, match='crop_reference'):
         CroppedDepthMetric(crop_type='garg_crop', crop_reference='kb')
-    with pytest.raises(ValueError, match='depth_metrics'):
+    with pytest.raises(ConfigError, match='depth_metrics'):
         CroppedDepthMetric(depth_metrics=['d1', 'rms'])
     assert CroppedDepthMetric(depth_metrics=['d1', 'silog']).metrics == ('d1', 'silog')
-    with pytest.raises(ValueError, match='480x640'):
+    with pytest.raises(ConfigError, match='480x640'):
         _metric_results(CroppedDepthMetric(crop_type='nyu_crop'), torch.ones(1, 64, 64),
                         torch.ones(1, 64, 64))  # fmt: skip
 

@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from pvtv2_dense.datasets import SegDataError
+from pvtv2_dense.errors import ConfigError
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -104,6 +105,6 @@ def test_no_images(tmp_path):
 def test_check_needs_a_class_count():
     from pvtv2_dense.datasets import CheckSegAnnotation
 
-    with pytest.raises(ValueError, match='num_classes'):
+    with pytest.raises(ConfigError, match='num_classes'):
         CheckSegAnnotation(num_classes=0)
     np.testing.assert_equal(CheckSegAnnotation(3).num_classes, 3)

@@ -19,6 +19,7 @@ from torch._dynamo.utils import counters
 
 from pvtv2_dense.datasets import generate_nyu
 from pvtv2_dense.engine import TorchCompileHook
+from pvtv2_dense.errors import ConfigError
 from pvtv2_dense.models import AllMLPHead, PVTv2
 from tests.helpers.common import ROOT, TINY_ARCH, tiny_seg_cfg
 
@@ -139,7 +140,7 @@ def test_compile_hook_trains_validates_and_saves_plain_checkpoints(ade_root, tmp
 
 def test_compile_hook_names_a_missing_module():
     model = _segformer()
-    with pytest.raises(ValueError, match=r"'neck' is not a submodule .*'backbone'"):
+    with pytest.raises(ConfigError, match=r"'neck' is not a submodule .*'backbone'"):
         TorchCompileHook(modules=['backbone', 'neck']).compile(model)
 
 

@@ -10,6 +10,7 @@ from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmseg.registry import PARAM_SCHEDULERS as MMSEG_SCHEDULERS
 
 from pvtv2_dense.engine import GLPDepthLR
+from pvtv2_dense.errors import ConfigError
 from tests.helpers.common import ROOT
 
 MAX_LR, MIN_LR, EPOCHS, ITERS = 1e-4, 3e-5, 25, 7
@@ -101,10 +102,10 @@ def test_glpn_nyu_config_builds_the_schedule():
 )
 def test_bad_arguments_are_named(kwargs, match):
     kwargs = dict(dict(begin=0, end=25), **kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConfigError, match=match):
         GLPDepthLR(_adam(MAX_LR), **kwargs)
 
 
 def test_conversion_needs_an_epoch_length():
-    with pytest.raises(ValueError, match='epoch_length must be a positive int'):
+    with pytest.raises(ConfigError, match='epoch_length must be a positive int'):
         GLPDepthLR.build_iter_from_epoch(_adam(MAX_LR), eta_min=MIN_LR, end=25, epoch_length=0)

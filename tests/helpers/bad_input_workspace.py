@@ -133,6 +133,15 @@ def build_workspace(t):
             f.write('an earlier report\n')
     with open(p('earlier.pth'), 'wb') as f:
         f.write(good)
+    # Parameter schedulers with one fault each; mmengine builds them when training starts.
+    for name, scheduler in [
+        ('sched_power', "dict(type='GLPDepthLR', eta_min=0, power=-1, by_epoch=False)"),
+        ('sched_no_eta_min', "dict(type='GLPDepthLR', power=-1)"),
+        ('sched_converted', "dict(type='GLPDepthLR', power=-1, convert_to_iter_based=True)"),
+        ('sched_unknown', "dict(type='GLPDepthLRR', eta_min=0)"),
+    ]:
+        with open(p(name + '.py'), 'w') as f:
+            f.write(f"_base_ = ['./seg.py']\nparam_scheduler = [{scheduler}]\n")
 
     # Segmentation sets with one fault each (all in the training split: 2 iterations of batch 2
     # draw every one of the 4 images).

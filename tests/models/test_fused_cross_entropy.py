@@ -4,6 +4,7 @@ import pytest
 import torch
 from mmseg.models.losses import CrossEntropyLoss
 
+from pvtv2_dense.errors import DataError
 from pvtv2_dense.models.losses import FusedCrossEntropyLoss, pixel_cross_entropy
 
 IGNORE = 255
@@ -79,5 +80,5 @@ def test_ignored_pixels_get_no_loss_or_gradient_and_extreme_logits_stay_finite()
 def test_label_out_of_range_is_named():
     logits, label = _data()
     label[0, 0, 0] = 9
-    with pytest.raises(ValueError, match=r'label 9 outside \[0, 7\)'):
+    with pytest.raises(DataError, match=r'label 9 outside \[0, 7\)'):
         FusedCrossEntropyLoss()(logits, label, ignore_index=IGNORE)

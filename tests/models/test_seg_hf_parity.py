@@ -12,6 +12,7 @@ from mmseg.registry import MODELS
 from transformers import SegformerConfig, SegformerForSemanticSegmentation
 
 from pvtv2_dense.checkpoint import segformer_head_to_pvtv2_dense, segformer_to_pvtv2_dense
+from pvtv2_dense.errors import CheckpointError
 from tests.helpers.common import ROOT
 
 SMALL = dict(
@@ -94,7 +95,7 @@ def test_official_head_keys_convert_to_the_same_weights(hf_model):
 
 
 def test_no_head_is_a_clear_error():
-    with pytest.raises(ValueError, match='no SegFormer all-MLP decode head'):
+    with pytest.raises(CheckpointError, match='no SegFormer all-MLP decode head'):
         segformer_head_to_pvtv2_dense({'backbone.layers.0.norm.weight': torch.zeros(2)})
 
 
@@ -145,5 +146,5 @@ def test_head_shape_mismatch_names_both_sides(hf_model, tmp_path):
             init_cfg=dict(type='Pretrained', checkpoint=str(path)),
         )  # fmt: skip
     )
-    with pytest.raises(ValueError, match=r'num_classes 7[\s\S]*num_classes 150'):
+    with pytest.raises(CheckpointError, match=r'num_classes 7[\s\S]*num_classes 150'):
         head.init_weights()

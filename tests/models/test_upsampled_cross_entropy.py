@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.structures import SegDataSample
 
+from pvtv2_dense.errors import DataError
 from pvtv2_dense.models import FoldedAllMLPHead
 from pvtv2_dense.models.losses import upsampled_cross_entropy as module
 from pvtv2_dense.models.losses.upsampled_cross_entropy import _bands, upsampled_cross_entropy
@@ -80,11 +81,11 @@ def test_no_gradient_when_not_needed_and_low_precision_inputs():
 
 def test_bad_inputs():
     logits, label = _data(1, 4, 6, 6, 4)
-    with pytest.raises(ValueError, match='label 9 outside'):
+    with pytest.raises(DataError, match='label 9 outside'):
         upsampled_cross_entropy(logits, torch.where(label == 2, 9, label), IGNORE)
-    with pytest.raises(ValueError, match='not a multiple'):
+    with pytest.raises(RuntimeError, match='not a multiple'):
         upsampled_cross_entropy(logits, label[:, :-1], IGNORE)
-    with pytest.raises(ValueError, match=r'\(N, C, h, w\) logits'):
+    with pytest.raises(RuntimeError, match=r'\(N, C, h, w\) logits'):
         upsampled_cross_entropy(logits[0], label, IGNORE)
 
 

@@ -52,6 +52,11 @@ def seg_train(*extra):
     return lambda w: [w['p']('seg.py'), '--work-dir', w['p']('runs', 'x'), *extra]
 
 
+def sched(name):
+    """train.py on the tiny config with one faulty parameter scheduler."""
+    return lambda w: [w['p'](name + '.py'), '--work-dir', w['p']('runs', name)]
+
+
 def seg_data(name, *options):
     """train.py on the tiny config with the training set replaced by a broken copy."""
     return lambda w: [
@@ -154,6 +159,16 @@ CASES = [
          seg_train('--cfg-options', 'model.backbone.arch=b2li', '--debug'),
          lambda w: ["arch 'b2li'", "did you mean 'b2-li'"], traceback=True),
     Case('train-bad-argument', 'train.py', seg_train('--bogus'), lambda w: ['--bogus']),
+    # train.py: a parameter scheduler's value, options and type (built when training starts)
+    Case('train-scheduler-bad-power', 'train.py',
+         sched('sched_power'), lambda w: ['GLPDepthLR: power must be a finite number > 0']),
+    Case('train-scheduler-no-eta-min', 'train.py',
+         sched('sched_no_eta_min'), lambda w: ["GLPDepthLR needs option(s) 'eta_min'"]),
+    Case('train-scheduler-converted-no-eta-min', 'train.py',
+         sched('sched_converted'), lambda w: ["GLPDepthLR needs option(s) 'eta_min'"]),
+    Case('train-scheduler-unknown-type', 'train.py',
+         sched('sched_unknown'),
+         lambda w: ["'GLPDepthLRR'", 'parameter scheduler', "did you mean 'GLPDepthLR'"]),
     Case('train-work-dir-holds-run', 'train.py',
          lambda w: [w['p']('seg.py'), '--work-dir', w['p']('held')],
          lambda w: [w['p']('held'), '--resume', '--overwrite']),
@@ -252,6 +267,12 @@ CASES = [
          names('trunc.pth', 'o.pth'), names('trunc.pth', 'truncated')),
     Case('convert-panoptic-segformer-junk', 'model_converters/convert_panoptic_segformer.py',
          names('junk.pth', 'o.pth'), names('junk.pth', 'not a PyTorch checkpoint')),
+    Case('convert-glpn-other-model', 'model_converters/convert_glpn.py',
+         names('other_task.pth', 'o.pth'), names('other_task.pth', 'no decoder.stages')),
+    Case('convert-panoptic-segformer-other-model',
+         'model_converters/convert_panoptic_segformer.py',
+         names('other_task.pth', 'o.pth'),
+         names('other_task.pth', 'not an official Panoptic SegFormer state dict')),
     # exports
     Case('export-onnx-junk', 'deployment/export_onnx.py',
          names('seg.py', 'junk.pth', '--out', 'o.onnx'),

@@ -1,22 +1,26 @@
 """The one error path of ``tools/`` (``pvtv2_dense.cli.cli_entry``), in process: which errors
-become one ``error: ...`` line with exit status 2, which keep their traceback, and how nested
-build and DataLoader-worker messages are shortened. ``tests/tools/test_bad_inputs.py`` runs the
-tools."""
+become one ``error: ...`` line with exit status 2, which keep their traceback, and how
+DataLoader-worker messages are shortened. ``tests/tools/test_bad_inputs.py`` runs the tools;
+``tests/tools/test_mmengine_build_errors.py`` pins the mmengine behaviours the messages use."""
 
 import argparse
+import ast
+import glob
+import os.path as osp
 
 import pytest
 from mmengine.registry import METRICS, MODELS, init_default_scope
 
-from pvtv2_dense.cli import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message
+from pvtv2_dense.cli import EXIT_USER_ERROR, CLIError, ToolParser, cli_entry, input_error_message
 from pvtv2_dense.datasets.seg_checked import SegDataError
 from pvtv2_dense.errors import CheckpointError, ConfigError, DataError, InputError
+from tests.helpers.common import ROOT
 
 
 def _tool(exc):
     @cli_entry
     def main(argv=None):
-        parser = argparse.ArgumentParser(prog='tool.py')
+        parser = ToolParser(prog='tool.py')
         parser.add_argument('--mode', choices=['infer', 'train'], default='infer')
         parser.parse_args(argv)
         if exc is not None:
@@ -89,12 +93,36 @@ def test_argparse_errors_are_one_line_with_a_suggestion(capsys):
     assert (code, err) == (2, 'error: unrecognized arguments: --bogus (see tool.py --help)\n')
 
 
-def test_nested_build_prefixes_name_each_class_once():
-    text = (
-        'class `EncoderDecoder` in mmseg/models/segmentors/encoder_decoder.py: class `PVTv2` in '
-        "pvtv2_dense/models/backbones/pvt_v2.py: PVTv2: unknown arch 'b9'"
-    )
-    assert input_error_message(ConfigError(text)) == "EncoderDecoder > PVTv2: unknown arch 'b9'"
+def test_argparse_is_left_as_it_is(capsys):
+    """Only the tools' own parsers raise: a plain argparse parser still prints and exits, also
+    inside ``cli_entry`` (nothing is patched process-wide)."""
+    original = argparse.ArgumentParser.error
+
+    @cli_entry
+    def main(argv=None):
+        assert argparse.ArgumentParser.error is original
+        argparse.ArgumentParser(prog='other.py').parse_args(argv)
+
+    with pytest.raises(SystemExit) as done:
+        main(['--bogus'])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('usage: other.py') and 'other.py: error: unrecognized' in err
+
+
+def test_every_tool_parses_with_tool_parser():
+    """A tool that built a plain ``argparse.ArgumentParser`` would print usage and exit on a bad
+    argument instead of the one ``error:`` line."""
+    plain = []
+    for path in glob.glob(osp.join(ROOT, 'tools', '**', '*.py'), recursive=True):
+        with open(path) as f:
+            tree = ast.parse(f.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, 'attr', None) or getattr(node.func, 'id', None)
+                if name == 'ArgumentParser':
+                    plain.append(f'{osp.relpath(path, ROOT)}:{node.lineno}')
+    assert not plain, f'use pvtv2_dense.cli.ToolParser: {plain}'
 
 
 def test_worker_errors_keep_the_original_message():
