@@ -150,7 +150,7 @@ def test_convert_glpn_tool_detects_the_glpdepth_layout(tmp_path, capsys):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     ours = _ours(GLPN_B0, tiny=True)
-    src, dst = tmp_path / 'best_model_nyu.ckpt', tmp_path / 'converted.pth'
+    src, dst = tmp_path / 'glpdepth_nyu.ckpt', tmp_path / 'converted.pth'
     torch.save(_official_state_dict(ours, OfficialGLPDepthHead(TINY['hidden_sizes'], 16)), src)
     tool.main([str(src), str(dst)])
     out = capsys.readouterr().out

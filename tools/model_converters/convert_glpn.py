@@ -10,7 +10,8 @@ Two layouts, told apart by their keys:
 
 Examples:
     python tools/model_converters/convert_glpn.py PATH/glpn-nyu pretrained/glpn_nyu_converted.pth
-    python tools/model_converters/convert_glpn.py best_model_nyu.ckpt pretrained/glpdepth_nyu.pth
+    python tools/model_converters/convert_glpn.py PATH/glpdepth_nyu.ckpt \\
+        pretrained/glpdepth_nyu_converted.pth
     python tools/test.py configs/glpn/glpn_mit-b4-pvtv2_4xb3-25e_nyu-448x576.py \\
         pretrained/glpn_nyu_converted.pth
 """
