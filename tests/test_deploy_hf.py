@@ -146,6 +146,8 @@ def test_tool_writes_folder_and_never_overwrites(tmp_path):
     run = subprocess.run([*TOOL, *args], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert f'wrote {out}: SegformerForSemanticSegmentation' in run.stdout
+    assert 'image processor: MobileNetV2ImageProcessor' in run.stdout
+    assert 'note: Resize(scale=(2048, 512), keep_ratio=True)' in run.stdout
     SegformerForSemanticSegmentation.from_pretrained(str(out))
     before = (out / 'model.safetensors').read_bytes()
     run = subprocess.run([*TOOL, *args], capture_output=True, text=True)

@@ -10,6 +10,8 @@ HF tensor is replaced by its index, converted, and the indices read back, so the
 cannot drift apart. What HF's configs cannot express is refused in one line: linear SRA and
 ``qkv_bias=False`` in Segformer/GLPN (whose every LayerNorm has eps 1e-5, a fixed value), and a
 LayerNorm eps other than the one eps HF's model has (our default is the official code's mix).
+The folder also gets the image processor of the config's test pipeline
+(:mod:`pvtv2_dense.deploy.hf_processors`), for ``transformers.pipeline``.
 """
 
 import os
