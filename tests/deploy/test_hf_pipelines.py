@@ -51,6 +51,16 @@ CONFIGS = {
     ),
 }
 
+# The shipped b0 configs as they are, trained with HF's eps.
+B0_CONFIGS = {
+    'image-segmentation': f'_base_ = [{SEG_BASE!r}]\n'
+    'model = dict(backbone=dict(layer_norm_eps=1e-5))\n',
+    'depth-estimation': f'_base_ = [{GLPN_BASE!r}]\n'
+    'model = dict(backbone=dict(layer_norm_eps=1e-5, init_cfg=None))\n',
+    'image-classification': f'_base_ = [{CLS_BASE!r}]\n'
+    'model = dict(backbone=dict(layer_norm_eps=1e-6))\n',
+}
+
 
 def _photo(task):
     """skimage's coffee photo (400x600): 128x192 for the dense tasks, whole for classification."""
@@ -61,8 +71,9 @@ def _photo(task):
     return photo if task == 'image-classification' else photo.resize((192, 128), Image.BILINEAR)
 
 
-def _export(task, tmp_path, seed=0):
-    text, scope = CONFIGS[task]
+def _export(task, tmp_path, seed=0, text=None):
+    text, scope = (text, 'mmseg') if text else CONFIGS[task]
+    tmp_path.mkdir(exist_ok=True)
     config = tmp_path / 'model.py'
     config.write_text(text)
     cfg = Config.fromfile(str(config))
@@ -80,11 +91,11 @@ def _export(task, tmp_path, seed=0):
     return str(out), info, ours, build_test_pipeline(cfg)
 
 
-def _run(task, tmp_path):
+def _run(task, tmp_path, text=None, photo=None):
     from transformers import pipeline
 
-    folder, info, ours, test_pipeline = _export(task, tmp_path)
-    photo = _photo(task)
+    folder, info, ours, test_pipeline = _export(task, tmp_path, text=text)
+    photo = photo or _photo(task)
     bgr = np.ascontiguousarray(np.asarray(photo)[..., ::-1])
     hf = pipeline(task, model=folder)
     return info, hf, hf(photo), predict(ours, test_pipeline, bgr)
@@ -136,3 +147,33 @@ def test_classification_pipeline_ranks_as_ours(tmp_path):
     assert [item['label'] for item in answer] == want
     scores = ours.pred_score.topk(5).values.tolist()
     assert [item['score'] for item in answer] == pytest.approx(scores, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_shipped_b0_configs_through_pipelines(tmp_path):
+    """SegFormer-b0 (ADE20K), GLPN-b0 (NYU) and the b0 classifier as shipped, random weights."""
+    from PIL import Image
+    from skimage import data
+
+    astronaut = Image.fromarray(data.astronaut())  # 512x512: the ADE20K test scale leaves it
+    info, hf, answer, ours = _run(
+        'image-segmentation', tmp_path / 'seg', B0_CONFIGS['image-segmentation'], astronaut
+    )
+    label2id = hf.model.config.label2id
+    got = np.full((512, 512), -1)
+    for item in answer:
+        got[np.asarray(item['mask']) > 0] = label2id[item['label']]
+    assert (got == ours.pred_sem_seg.data[0].numpy()).mean() >= 0.999
+    coffee = Image.fromarray(data.coffee()[8:392, 12:588])  # 384x576: multiples of 32
+    info, hf, answer, ours = _run(
+        'depth-estimation', tmp_path / 'depth', B0_CONFIGS['depth-estimation'], coffee
+    )
+    want = ours.pred_depth_map.data[0]
+    got = answer['predicted_depth'].squeeze()
+    assert float(((got - want).abs() / want.abs()).max()) <= 1e-4
+    info, hf, answer, ours = _run(
+        'image-classification', tmp_path / 'cls', B0_CONFIGS['image-classification']
+    )
+    id2label = hf.model.config.id2label
+    want = [id2label[i] for i in ours.pred_score.topk(5).indices.tolist()]
+    assert [item['label'] for item in answer] == want
