@@ -34,7 +34,7 @@ def _pipeline(cfg):
     return dataset.get('pipeline') or cfg.get('test_pipeline') or []
 
 
-def test_steps(cfg):
+def image_steps(cfg):
     """The test pipeline's steps that act on the image (loading and annotations left out)."""
     out = []
     for step in _pipeline(cfg):
@@ -77,7 +77,7 @@ def segmentation_processor(cfg):
     """``(processor, notes)`` for an mmseg segmentation config's test pipeline."""
     from transformers import MobileNetV2ImageProcessor, SegformerImageProcessor
 
-    steps = test_steps(cfg)
+    steps = image_steps(cfg)
     _unsupported(steps, ('Resize',), 'segmentation')
     norm = normalization(cfg)
     notes = []
@@ -113,7 +113,7 @@ def depth_processor(cfg):
     """``(processor, notes)`` for a depth config's test pipeline (no resizing)."""
     from transformers import DPTImageProcessor
 
-    steps = test_steps(cfg)
+    steps = image_steps(cfg)
     notes = []
     if [s['type'] for s in steps] == ['KBCrop']:
         notes.append(
@@ -131,7 +131,7 @@ def classification_processor(cfg):
     """``(processor, notes)`` for a classifier's test pipeline (shorter side, centre crop)."""
     from transformers import MobileNetV2ImageProcessor
 
-    steps = test_steps(cfg)
+    steps = image_steps(cfg)
     _unsupported(steps, ('ClsResizeShortEdge', 'ClsCenterCrop'), 'classification')
     kinds = [s['type'] for s in steps]
     if kinds != ['ClsResizeShortEdge', 'ClsCenterCrop']:
