@@ -48,13 +48,15 @@ def normalization(cfg):
     """``image_mean``/``image_std`` (fractions of 1, RGB) of the model's data preprocessor."""
     pre = cfg.model.get('data_preprocessor') or {}
     mean, std = pre.get('mean'), pre.get('std')
-    if mean is None or std is None:
-        raise ConfigError('model.data_preprocessor: HF processors need its mean and std')
+    if (mean is None) != (std is None):
+        raise ConfigError('model.data_preprocessor: give both mean and std, or neither')
     if not pre.get('bgr_to_rgb', False) or pre.get('rgb_to_bgr', False):
         raise ConfigError(
             'model.data_preprocessor: HF pipelines hand RGB images to the processor; the model '
             'must take RGB (bgr_to_rgb=True after the BGR loader)'
         )
+    if mean is None:  # the model takes 0-255 pixels
+        return dict(do_rescale=False, do_normalize=False)
     return dict(
         do_rescale=True,
         rescale_factor=1 / 255,

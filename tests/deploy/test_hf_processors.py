@@ -88,3 +88,9 @@ def test_fixed_size_resize_gets_segformer_processor():
     assert type(proc).__name__ == 'SegformerImageProcessor' and notes == []
     assert proc.size == {'height': 480, 'width': 640}
     assert proc.image_mean == pytest.approx([1 / 255, 2 / 255, 3 / 255])
+
+
+def test_a_model_on_raw_pixels_gets_neither_rescale_nor_normalization():
+    cfg = _seg_cfg(mean=None, std=None)
+    proc, _ = segmentation_processor(cfg)
+    assert not proc.do_rescale and not proc.do_normalize
