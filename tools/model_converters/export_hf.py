@@ -5,7 +5,10 @@
   label names of the config's dataset (or of the checkpoint's dataset_meta);
 - GLPN (DepthEstimator with GLPNHead) -> GLPNForDepthEstimation, with its max depth.
 
-OUT_DIR gets config.json and model.safetensors. The folder is loaded back with
+OUT_DIR gets config.json, model.safetensors and preprocessor_config.json: the HF image processor
+that reproduces the config's test pipeline (resize, crop, ImageNet mean/std), so that
+transformers.pipeline('image-segmentation' | 'depth-estimation' | 'image-classification',
+model=OUT_DIR) answers what tools/infer.py answers. The folder is loaded back with
 from_pretrained and its outputs compared with ours (model(inputs, mode='tensor')) before it is
 renamed into place; a difference above --tolerance fails. What transformers' configs cannot
 express is refused in one line: linear SRA or qkv_bias=False in Segformer/GLPN, a LayerNorm eps
@@ -56,6 +59,9 @@ def main(argv=None):
     info = export_hf(model, args.out_dir, args.tolerance)
     print(f'wrote {args.out_dir}: {info["hf_class"]}')
     print(f'  max |transformers - ours| = {info["max_diff"]:.2e} (float32)')
+    print(f"  image processor: {info['processor']} (the config's test pipeline)")
+    for note in info['processor_notes']:
+        print(f'  note: {note}')
     if info['unused']:
         print(f'  kept HF init for {len(info["unused"])} unused keys: {info["unused"][:4]}')
     return 0
