@@ -18,6 +18,7 @@ The two are the same network (Zhu et al.'s Deformable DETR) under other names:
 What our mmdet model cannot be built as is refused in one line (:func:`model_options`).
 """
 
+import copy
 import re
 
 import torch
@@ -218,3 +219,46 @@ def model_options(config):
 def class_names(config):
     """The label names of an HF config, in label order."""
     return tuple(config.id2label[i] for i in range(config.num_labels))
+
+
+def load_hf_detr(hf_dir):
+    """HF's ``DeformableDetrForObjectDetection`` from a ``save_pretrained`` folder, eval mode."""
+    from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection
+
+    try:
+        config = DeformableDetrConfig.from_pretrained(hf_dir)
+    except (OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f'{hf_dir}: not an HF Deformable DETR folder ({first})') from None
+    if config.model_type != 'deformable_detr':
+        raise CheckpointError(f'{hf_dir}: model_type {config.model_type!r}, not deformable_detr')
+    model_options(config)  # refuse before loading the weights
+    return DeformableDetrForObjectDetection.from_pretrained(hf_dir).eval()
+
+
+def hf_detr_to_ours(hf_model, cfg):
+    """Our config and state dict for an HF Deformable DETR with a PVTv2 backbone.
+
+    Args:
+        hf_model (nn.Module): HF's ``DeformableDetrForObjectDetection``.
+        cfg (Config): one of our Deformable DETR configs; its data, evaluation and runtime are
+            kept, its ``model`` takes the HF model's shape.
+
+    Returns:
+        tuple[Config, dict, dict]: the config, our state dict, the ``dataset_meta`` (classes).
+    """
+    config = hf_model.config
+    opts = model_options(config)
+    names = class_names(config)
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    classes = (dataset.get('metainfo') or {}).get('classes')
+    if classes is not None and len(classes) != len(names):
+        raise ConfigError(
+            f'{cfg.filename}: the test set has {len(classes)} classes, the HF model '
+            f'{len(names)} labels'
+        )
+    cfg = copy.deepcopy(cfg)
+    cfg.merge_from_dict(dict(model=opts))
+    cfg.model.backbone.pop('init_cfg', None)  # the weights come from the HF model
+    sd, _ = hf_deformable_detr_to_ours(hf_model.state_dict(), len(opts['backbone']['out_indices']))
+    return cfg, sd, dict(classes=names)

@@ -26,6 +26,13 @@ WHAT = "transformers' DeformableDetrForObjectDetection"
 TOLERANCE = 1e-4
 
 
+def is_deformable_detr(model):
+    """Whether ``model`` is mmdet's ``DeformableDETR`` (or a subclass: DINO is refused later)."""
+    from mmdet.models.detectors import DeformableDETR
+
+    return isinstance(model, DeformableDETR)
+
+
 def _refuse(what):
     raise ConfigError(f'{WHAT} {what}')
 
@@ -186,6 +193,18 @@ def to_hf_detr(model):
     return hf_model.eval(), unused
 
 
+def save_hf_detr(hf_model, folder):
+    """``hf_model.save_pretrained(folder)`` (safetensors), box refinement and two-stage included.
+
+    HF's model shares its first box (and two-stage class) head with ``model.decoder`` under a
+    second name that its tied-weight patterns (``bbox_embed.[1-9]``) miss, so transformers
+    4.57 refuses to save it; declaring that name tied keeps one copy, which ``from_pretrained``
+    loads into both names (the same module).
+    """
+    hf_model._dynamic_tied_weights_keys = [r'^model\.decoder\.(bbox|class)_embed\.0\.']
+    hf_model.save_pretrained(folder)
+
+
 def _samples(batch_shape, img_shapes):
     from mmdet.structures import DetDataSample
 
@@ -261,7 +280,7 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE):
     hf_model, unused = to_hf_detr(model)
     tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
     try:
-        hf_model.save_pretrained(tmp)
+        save_hf_detr(hf_model, tmp)
         loaded = type(hf_model).from_pretrained(tmp).eval()
         diff = compare_detr(model, loaded)
         if not diff <= tolerance:
@@ -271,3 +290,27 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE):
         if osp.exists(tmp):
             shutil.rmtree(tmp)
     return dict(hf_class=type(hf_model).__name__, max_diff=diff, unused=unused)
+
+
+def from_hf_detr(hf_model, cfg):
+    """Our model (plain definition, eval mode) holding an HF Deformable DETR's weights.
+
+    Args:
+        hf_model (nn.Module): HF's ``DeformableDetrForObjectDetection`` (PVTv2 backbone).
+        cfg (Config): one of our Deformable DETR configs (see
+            :func:`~pvtv2_dense.checkpoint.hf_deformable_detr.hf_detr_to_ours`).
+
+    Returns:
+        tuple[Config, nn.Module]: the config for ``tools/test.py`` and the model.
+    """
+    from mmengine.registry import MODELS, init_default_scope
+
+    from ..checkpoint.hf_deformable_detr import hf_detr_to_ours
+    from .plain import plain_model_cfg
+
+    cfg, sd, meta = hf_detr_to_ours(hf_model, cfg)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(plain_model_cfg(cfg.model))
+    model.load_state_dict(sd, strict=True)
+    model.dataset_meta = meta
+    return cfg, model.eval()
