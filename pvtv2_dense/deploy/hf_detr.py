@@ -23,7 +23,7 @@ from ..errors import ConfigError, InputError
 from .hf import _check_eps, _labels, invert_converter
 
 WHAT = "transformers' DeformableDetrForObjectDetection"
-TOLERANCE = 1e-4
+TOLERANCE = 1e-5
 
 
 def is_deformable_detr(model):

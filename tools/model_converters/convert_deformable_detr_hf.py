@@ -39,7 +39,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='our Deformable DETR config (data, evaluation, runtime)')
     parser.add_argument('out_ckpt', help='output .pth')
     parser.add_argument('--out-config', help='output config (default: OUT_CKPT with .py)')
-    parser.add_argument('--tolerance', type=float, default=1e-4, help='largest output difference')
+    parser.add_argument('--tolerance', type=float, default=1e-5, help='largest output difference')
     parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
