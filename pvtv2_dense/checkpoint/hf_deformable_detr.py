@@ -226,12 +226,15 @@ def load_hf_detr(hf_dir):
     from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection
 
     try:
-        config = DeformableDetrConfig.from_pretrained(hf_dir)
+        raw, _ = DeformableDetrConfig.get_config_dict(hf_dir)
     except (OSError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f'{hf_dir}: not an HF Deformable DETR folder ({first})') from None
-    if config.model_type != 'deformable_detr':
-        raise CheckpointError(f'{hf_dir}: model_type {config.model_type!r}, not deformable_detr')
+        raise CheckpointError(f'{hf_dir}: not an HF model folder ({first})') from None
+    if raw.get('model_type') != 'deformable_detr':
+        raise CheckpointError(
+            f'{hf_dir}: model_type {raw.get("model_type")!r}, expected deformable_detr'
+        )
+    config = DeformableDetrConfig.from_dict(raw)
     model_options(config)  # refuse before loading the weights
     return DeformableDetrForObjectDetection.from_pretrained(hf_dir).eval()
 

@@ -25,7 +25,7 @@ from pvtv2_dense.deploy.hf_detr import (
     to_hf_detr,
 )
 from pvtv2_dense.deploy.plain import plain_model_cfg
-from pvtv2_dense.errors import ConfigError, InputError
+from pvtv2_dense.errors import CheckpointError, ConfigError, InputError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(
@@ -235,6 +235,17 @@ def test_what_ours_cannot_build_is_refused_in_one_line(kw, message):
     with pytest.raises(ConfigError, match=message) as err:
         model_options(config)
     assert '\n' not in str(err.value)
+
+
+def test_a_folder_that_is_not_hf_deformable_detr_is_refused_in_one_line(tmp_path):
+    from transformers import SegformerConfig
+
+    with pytest.raises(CheckpointError, match='not an HF model folder') as err:
+        load_hf_detr(str(tmp_path / 'missing'))
+    assert '\n' not in str(err.value)
+    SegformerConfig().save_pretrained(tmp_path / 'segformer')
+    with pytest.raises(CheckpointError, match="model_type 'segformer', expected deformable"):
+        load_hf_detr(str(tmp_path / 'segformer'))
 
 
 @pytest.mark.slow
