@@ -164,14 +164,14 @@ def test_what_hf_cannot_express_is_refused_in_one_line(change, message):
     assert '\n' not in str(err.value)
 
 
-def _hf_model(two_stage=False, refine=True, d_model=64, seed=0, **kw):
+def _hf_model(two_stage=False, refine=True, d_model=64, out_indices=(1, 2, 3), seed=0, **kw):
     from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection, PvtV2Config
 
     config = DeformableDetrConfig(
         use_timm_backbone=False,
         backbone=None,
         use_pretrained_backbone=False,
-        backbone_config=PvtV2Config(**TINY_HF_PVT, out_indices=[1, 2, 3]),
+        backbone_config=PvtV2Config(**TINY_HF_PVT, out_indices=list(out_indices)),
         d_model=d_model,
         encoder_layers=1,
         decoder_layers=2,
@@ -192,8 +192,18 @@ def _hf_model(two_stage=False, refine=True, d_model=64, seed=0, **kw):
     return _randomise(DeformableDetrForObjectDetection(config), seed).eval()
 
 
-def test_hf_model_converts_into_our_config(tmp_path):
-    hf_model = _hf_model()
+@pytest.mark.parametrize(
+    'kw',
+    [
+        dict(refine=False),
+        dict(),
+        dict(two_stage=True, d_model=256),
+        dict(out_indices=(0, 1, 2, 3)),  # four backbone levels, no extra one
+    ],
+    ids=['plain', 'refine', 'two-stage', 'four-backbone-levels'],
+)
+def test_hf_model_converts_into_our_config(kw, tmp_path):
+    hf_model = _hf_model(**kw)
     # What HF's own save_pretrained of a box-refinement model would write, had 4.57 not
     # refused it (the tied-key patterns miss the first head; see save_hf_detr).
     save_hf_detr(hf_model, tmp_path / 'hf')
