@@ -156,11 +156,12 @@ def test_tool_writes_folder_and_never_overwrites(tmp_path):
 
 
 @pytest.mark.slow
-def test_tool_refuses_deformable_detr_in_one_line(tmp_path):
+def test_tool_refuses_a_deformable_detr_hf_cannot_express_in_one_line(tmp_path):
+    # The quickstart's slim neck has GroupNorm(16); HF's input projection always 32 groups.
     config, checkpoint = write_task(tmp_path, 'deformable_detr')
     out = tmp_path / 'hf'
     run = subprocess.run([*TOOL, config, checkpoint, str(out)], capture_output=True, text=True)
     assert run.returncode == 2, run.stderr
     last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: DeformableDETR has no transformers counterpart')
+    assert last.startswith("error: transformers' DeformableDetrForObjectDetection has GroupNorm(32")
     assert 'Traceback' not in run.stderr and not out.exists()
