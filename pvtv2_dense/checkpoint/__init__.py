@@ -1,3 +1,4 @@
+from .fit import check_checkpoint, read_checkpoint, unwrap_model
 from .formats import FORMATS, detect_format, to_official, to_pvtv2_dense
 from .hf_segformer import segformer_head_to_pvtv2_dense, segformer_to_pvtv2_dense
 from .io import read_state_dict
@@ -8,6 +9,7 @@ __all__ = [
     'FORMATS',
     'FORMAT_NORM_EPS',
     'UnsafeCheckpointError',
+    'check_checkpoint',
     'describe',
     'detect_format',
     'install_safe_checkpoint_loading',
@@ -15,9 +17,11 @@ __all__ = [
     'load_pretrained',
     'norm_eps_hint',
     'norm_eps_note',
+    'read_checkpoint',
     'read_state_dict',
     'segformer_head_to_pvtv2_dense',
     'segformer_to_pvtv2_dense',
     'to_official',
     'to_pvtv2_dense',
+    'unwrap_model',
 ]
