@@ -3,7 +3,13 @@ from .formats import FORMATS, detect_format, to_official, to_pvtv2_dense
 from .hf_segformer import segformer_head_to_pvtv2_dense, segformer_to_pvtv2_dense
 from .io import read_state_dict
 from .loading import FORMAT_NORM_EPS, describe, load_pretrained, norm_eps_hint, norm_eps_note
-from .safety import UnsafeCheckpointError, install_safe_checkpoint_loading, load_from_local_safely
+from .safety import (
+    UnsafeCheckpointError,
+    install_safe_checkpoint_loading,
+    load_from_local_safely,
+    load_from_url_safely,
+)
+from .sources import fetch_checkpoint, is_url
 
 __all__ = [
     'FORMATS',
@@ -12,8 +18,11 @@ __all__ = [
     'check_checkpoint',
     'describe',
     'detect_format',
+    'fetch_checkpoint',
     'install_safe_checkpoint_loading',
+    'is_url',
     'load_from_local_safely',
+    'load_from_url_safely',
     'load_pretrained',
     'norm_eps_hint',
     'norm_eps_note',

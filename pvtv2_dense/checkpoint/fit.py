@@ -6,6 +6,7 @@ import re
 
 from ..errors import CheckpointError
 from .loading import describe
+from .sources import is_url
 
 
 def unwrap_model(model):
@@ -18,10 +19,11 @@ def unwrap_model(model):
 
 
 def read_checkpoint(path):
-    """Load a checkpoint file (safe loading) or raise a one-line :class:`CheckpointError`."""
+    """Load a checkpoint file or URL (safe loading, see :mod:`.safety`) or raise a one-line
+    :class:`CheckpointError`."""
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    if not osp.isfile(path):
+    if not is_url(path) and not osp.isfile(path):
         raise CheckpointError(f'checkpoint {path} does not exist')
     try:
         ckpt = _load_checkpoint(path, map_location='cpu')
