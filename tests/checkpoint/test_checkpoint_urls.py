@@ -149,6 +149,19 @@ def test_malicious_file_by_url_is_refused_and_never_runs(server, tmp_path):
     _assert_refused(info.value, url, marker)
 
 
+def test_mmengine_model_names_resolve_to_the_safe_loader(server, tmp_path, monkeypatch):
+    """torchvision:// (and open-mmlab://, mmcls://) are names for http URLs in mmengine."""
+    from mmengine.runner import checkpoint as mmengine_checkpoint
+
+    marker = tmp_path / 'pwned'
+    _evil(server['root'] / 'tv-evil.pth', marker)
+    url = f'{server["url"]}/tv-evil.pth'
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models', lambda: {'evilnet': url})
+    with pytest.raises(UnsafeCheckpointError) as info:
+        CheckpointLoader.load_checkpoint('torchvision://evilnet', map_location='cpu')
+    _assert_refused(info.value, url, marker)
+
+
 def test_download_errors_name_the_url(server):
     url = f'{server["url"]}/missing.pth'
     with pytest.raises(CheckpointError, match=f'cannot download checkpoint {url}: HTTP Error 404'):
