@@ -14,6 +14,7 @@ file from the network can run no code either.
 
 import os
 import os.path as osp
+import sys
 from urllib.parse import urlparse
 
 from ..errors import CheckpointError
@@ -48,8 +49,11 @@ def _download_http(url) -> str:
     if osp.isfile(path):
         return path
     os.makedirs(osp.dirname(path), exist_ok=True)
+    from mmengine.logging import print_log
+
+    print_log(f'downloading checkpoint {url} to {path}', logger='current')
     try:
-        torch.hub.download_url_to_file(url, path, progress=False)
+        torch.hub.download_url_to_file(url, path, progress=sys.stderr.isatty())
     except OSError as err:  # urllib's URLError and HTTPError are OSErrors
         raise CheckpointError(f'cannot download checkpoint {url}: {_first_line(err)}') from None
     return path
