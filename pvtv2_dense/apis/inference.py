@@ -13,7 +13,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
-from ..cli import check_checkpoint
+from ..checkpoint.fit import check_checkpoint
 
 # mmseg/mmdet loaders and checks and ours (e.g. CheckedLoadPanopticAnnotations), scoped or not.
 _ANNOTATION_LOADER = re.compile(r'(^|\.)(Load|Check)\w*Annotation')

@@ -13,7 +13,7 @@ import os
 import os.path as osp
 import shutil
 
-from ..cli.outputs import replace_path
+from ..fileio.outputs import replace_path
 
 PANOPTIC_METRIC = 'CocoPanopticMetric'
 _PREFIX = 'panoptic'
