@@ -20,6 +20,7 @@ import torch
 
 from ..checkpoint.hf_deformable_detr import HEAD_ALIASES, hf_deformable_detr_to_ours
 from ..errors import ConfigError, InputError
+from ..fileio.outputs import replace_path
 from .hf import _check_eps, _labels, invert_converter
 
 WHAT = "transformers' DeformableDetrForObjectDetection"
@@ -275,8 +276,6 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE):
     Returns:
         dict: ``hf_class``, ``max_diff`` and ``unused`` (HF keys that kept HF's init).
     """
-    from ..cli.outputs import replace_path
-
     hf_model, unused = to_hf_detr(model)
     tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
     try:
