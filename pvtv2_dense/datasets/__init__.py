@@ -24,6 +24,7 @@ from .synthetic import (
     generate_imagenet,
     generate_kitti,
     generate_nyu,
+    generate_seg_folder,
 )
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 from .transforms.checked_load import CheckedLoadImage
@@ -37,6 +38,7 @@ __all__ = [
     'generate_coco_panoptic',
     'generate_kitti',
     'generate_nyu',
+    'generate_seg_folder',
     'KITTIDepthDataset',
     'CheckedNYUDataset',
     'CheckedSamplesMixin',
