@@ -64,6 +64,11 @@ class ImageNetFolder(CheckedSamplesMixin, BaseDataset):
     def _scan(self, root, classes):
         items = []
         for label, name in enumerate(classes):
+            if not osp.isdir(osp.join(root, name)):
+                raise DataError(
+                    f'class folder {osp.join(root, name)} does not exist (class {label} of '
+                    f'{len(classes)} in metainfo classes)'
+                )
             files = sorted(
                 f for f in os.listdir(osp.join(root, name)) if f.lower().endswith(IMG_EXTENSIONS)
             )
