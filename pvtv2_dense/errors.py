@@ -7,6 +7,8 @@ one ``error: ...`` line with exit status 2, where an unexpected error keeps its 
 that raises them.
 """
 
+import difflib
+
 
 class InputError(ValueError):
     """Something a user gave is not what was expected; the message names it."""
@@ -22,3 +24,9 @@ class DataError(InputError):
 
 class CheckpointError(InputError):
     """A checkpoint file is missing, unreadable, unsafe or does not fit the model."""
+
+
+def did_you_mean(word, choices) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or '' when none is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ''

@@ -37,15 +37,13 @@ from pvtv2_dense.apis.inference import (
     predict,
     task_of,
 )
-from pvtv2_dense.cli import CLIError, cli_entry, load_config
+from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('inputs', nargs='+', metavar='IMAGE', help='image files or folders')
     parser.add_argument('--config', required=True, help='config file')
     parser.add_argument('--checkpoint', required=True, help='checkpoint that fits the config')

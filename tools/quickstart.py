@@ -19,7 +19,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from pvtv2_dense.apis.report import plot_training_curves, save_predictions
-from pvtv2_dense.cli import check_run_dir, cli_entry
+from pvtv2_dense.cli import ToolParser, check_run_dir, cli_entry
 from pvtv2_dense.datasets import (
     generate_ade20k,
     generate_coco,
@@ -61,9 +61,7 @@ TASKS = {
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('task', choices=sorted(TASKS), nargs='?', default='seg')
     parser.add_argument('--work-dir', default=None, help='default: work_dirs/quickstart_TASK')
     parser.add_argument(

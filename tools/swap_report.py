@@ -26,7 +26,7 @@ import os.path as osp
 import statistics
 import sys
 
-from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, refuse_overwrite
+from pvtv2_dense.cli import CLIError, ToolParser, atomic_output, cli_entry, refuse_overwrite
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -222,9 +222,7 @@ def plot(rows, devices, metric, out_file):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('configs', nargs='*', help='configs to compare (or use --task)')
     parser.add_argument('--task', choices=sorted(TASKS), help='the swap set of configs/swap/')
     parser.add_argument('--size', choices=sorted(SIZES), default='small', help='size class')

@@ -28,6 +28,7 @@ from mmengine.runner import Runner
 
 from pvtv2_dense.cli import (
     CLIError,
+    ToolParser,
     adapt_for_cpu,
     add_compile_arg,
     apply_compile_arg,
@@ -45,9 +46,7 @@ from pvtv2_dense.evaluation import (
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and metrics go')

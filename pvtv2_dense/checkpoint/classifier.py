@@ -9,6 +9,7 @@ Head keys by origin (the backbone's keys are in ``formats.py``):
 Ours: ``backbone.layers.*`` and ``head.{weight,bias}``.
 """
 
+from ..errors import CheckpointError
 from .formats import to_pvtv2_dense
 
 _HEAD_PREFIX = {'official': 'head.', 'timm': 'head.', 'hf_pvt_v2': 'classifier.'}
@@ -28,7 +29,7 @@ def classifier_to_pvtv2_dense(state_dict: dict) -> dict:
         return state_dict
     try:
         backbone, fmt, _ = to_pvtv2_dense(state_dict)
-    except ValueError:
+    except CheckpointError:
         return state_dict
     head = _HEAD_PREFIX.get(fmt)
     if head is None:

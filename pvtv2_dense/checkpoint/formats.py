@@ -22,6 +22,8 @@ import re
 
 import torch
 
+from ..errors import CheckpointError
+
 FORMATS = ('pvtv2_dense', 'official', 'hf_pvt_v2', 'hf_segformer', 'timm', 'mmdet')
 
 # Full-model prefixes a backbone's keys may sit under.
@@ -92,7 +94,7 @@ def _strip_prefixes(state_dict):
 
 
 def detect_format(state_dict, strict=True):
-    """The format of a (prefix-free) backbone state dict; None or ValueError when unknown."""
+    """The format of a (prefix-free) backbone state dict; None or CheckpointError when unknown."""
     keys = list(state_dict)
     # mmdet's keys also match ours' loose 'layers.N.' shape, so test it first.
     for name in ('mmdet', 'hf_pvt_v2', 'pvtv2_dense', 'official', 'hf_segformer', 'timm'):
@@ -100,7 +102,7 @@ def detect_format(state_dict, strict=True):
             return name
     if strict:
         sample = ', '.join(keys[:5])
-        raise ValueError(
+        raise CheckpointError(
             f'not a PVTv2 checkpoint in any known format {FORMATS}; first keys: {sample}'
         )
     return None
@@ -167,7 +169,7 @@ def _map_key(key, fmt):
             return f'layers.{m[1]}.blocks.{m[2]}.{_rename_block_part(m[3], _MMDET_BLOCK)}'
         m = re.match(r'^layers\.(\d+)\.2\.(.*)$', key)
         return f'layers.{m[1]}.norm.{m[2]}' if m else None
-    raise ValueError(f'unknown checkpoint format {fmt!r}; expected one of {FORMATS}')
+    raise CheckpointError(f'unknown checkpoint format {fmt!r}; expected one of {FORMATS}')
 
 
 def to_pvtv2_dense(state_dict, fmt=None):
@@ -211,7 +213,7 @@ def to_official(state_dict):
     for key, value in state_dict.items():
         m = re.match(r'^layers\.(\d+)\.(patch_embed|blocks|norm)\.(.*)$', key)
         if not m:
-            raise ValueError(f'{key!r} is not a key of a PVTv2 backbone')
+            raise CheckpointError(f'{key!r} is not a key of a PVTv2 backbone')
         stage = int(m[1]) + 1
         if m[2] == 'patch_embed':
             out[f'patch_embed{stage}.{m[3]}'] = value

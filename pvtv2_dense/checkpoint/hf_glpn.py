@@ -7,6 +7,7 @@ level ``n - 1 - k``. The encoder goes through ``to_pvtv2_dense`` (HF Segformer-s
 
 import re
 
+from ..errors import CheckpointError, ConfigError
 from .formats import to_pvtv2_dense
 
 _STAGE = re.compile(r'^decoder\.stages\.(\d+)\.(.+)$')
@@ -24,7 +25,7 @@ def _fusion_key(rest: str, key: str) -> str:
         new, n = re.subn(pattern, repl, rest)
         if n:
             return new
-    raise ValueError(f'HF GLPN key {key!r}: unknown selective-feature-fusion part')
+    raise CheckpointError(f'HF GLPN key {key!r}: unknown selective-feature-fusion part')
 
 
 def hf_glpn_to_depth_estimator(state_dict: dict) -> tuple:
@@ -38,13 +39,13 @@ def hf_glpn_to_depth_estimator(state_dict: dict) -> tuple:
         that were left out.
 
     Raises:
-        ValueError: when the dict holds no GLPN decoder or head keys.
+        CheckpointError: when the dict holds no GLPN decoder or head keys.
     """
     sd = {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state_dict.items()}
     decoder = {k: v for k, v in sd.items() if k.startswith(('decoder.', 'head.head.'))}
     if not any(k.startswith('decoder.stages.') for k in decoder):
         sample = ', '.join(list(sd)[:5])
-        raise ValueError(
+        raise CheckpointError(
             f'not an HF GLPNForDepthEstimation state dict (no decoder.stages.* keys); '
             f'first keys: {sample}'
         )
@@ -95,7 +96,7 @@ def glpn_model_cfg(hf_config: dict) -> dict:
     # HF's GLPN builds every LayerNorm with torch's default eps, whatever its config says.
     arch['layer_norm_eps'] = 1e-5
     if hf_config.get('head_in_index', -1) != -1:
-        raise ValueError(
+        raise ConfigError(
             f'GLPN config head_in_index={hf_config["head_in_index"]}: only -1 (the last decoder '
             'stage, the only one HF trains) is supported'
         )

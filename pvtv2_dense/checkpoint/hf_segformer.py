@@ -17,6 +17,7 @@ import re
 import torch
 from mmengine.logging import print_log
 
+from ..errors import CheckpointError
 from .formats import to_pvtv2_dense
 from .io import read_state_dict
 
@@ -69,7 +70,7 @@ def segformer_head_to_pvtv2_dense(state_dict):
         the head keys left out (e.g. the official head's unused ``conv_seg``).
 
     Raises:
-        ValueError: when no all-MLP decode head is found.
+        CheckpointError: when no all-MLP decode head is found.
     """
     head = {
         k[len('decode_head.') :]: v for k, v in state_dict.items() if k.startswith('decode_head.')
@@ -78,7 +79,7 @@ def segformer_head_to_pvtv2_dense(state_dict):
     fmt = detect_head_format(head)
     if fmt is None:
         sample = ', '.join(list(state_dict)[:5])
-        raise ValueError(
+        raise CheckpointError(
             'no SegFormer all-MLP decode head (official, HF or ours) in the checkpoint; '
             f'first keys: {sample}'
         )
@@ -128,12 +129,12 @@ def load_head_pretrained(head, filename, logger='current'):
     """Load the decode head of a SegFormer checkpoint (any supported format) into ``head``.
 
     Raises:
-        ValueError: when the checkpoint has no head or its shapes differ from the config's.
+        CheckpointError: when the checkpoint has no head or its shapes differ from the config's.
     """
     try:
         ours, fmt, _ = segformer_head_to_pvtv2_dense(read_state_dict(filename))
-    except ValueError as err:
-        raise ValueError(f'checkpoint {filename}: {err}') from None
+    except CheckpointError as err:
+        raise CheckpointError(f'checkpoint {filename}: {err}') from None
     own = head.state_dict()
     bad = [
         f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
@@ -142,7 +143,7 @@ def load_head_pretrained(head, filename, logger='current'):
     ]
     missing = sorted(set(own) - set(ours))
     if bad or missing:
-        raise ValueError(
+        raise CheckpointError(
             f'checkpoint {filename} ({fmt} decode head) does not fit the AllMLPHead.\n'
             f'  checkpoint: {describe_head(ours)}\n  config:     {describe_head(own)}\n'
             + (f'  mismatches: {"; ".join(bad[:3])}\n' if bad else '')

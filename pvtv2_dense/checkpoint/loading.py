@@ -110,7 +110,7 @@ def load_pretrained(module, filename, prefix=None, strict=False, logger='current
             raise CheckpointError(f'checkpoint {filename} has no keys under prefix {prefix!r}')
     try:
         ours, fmt, _ignored = to_pvtv2_dense(sd)
-    except ValueError as err:
+    except CheckpointError as err:
         raise CheckpointError(f'checkpoint {filename}: {err}') from None
     own = module.state_dict()
     bad = [

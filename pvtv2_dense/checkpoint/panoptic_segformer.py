@@ -25,6 +25,7 @@ mask decoder but trains with zero loss weight and never uses at inference.
 
 import re
 
+from ..errors import CheckpointError
 from .formats import to_pvtv2_dense
 
 _DROPPED = re.compile(r'^bbox_head\.(reg_branches2|cls_thing_branches)\.')
@@ -110,7 +111,7 @@ def panoptic_segformer_to_pvtv2_dense(state_dict: dict) -> tuple:
         tuple[dict, list[str]]: our state dict and the official keys that were left out.
 
     Raises:
-        ValueError: when the dict is not in the official layout (no mask-head or transformer
+        CheckpointError: when the dict is not in the official layout (no mask-head or transformer
             keys) or its backbone is not a PVTv2 one.
     """
     sd = {k[len('module.') :] if k.startswith('module.') else k: v for k, v in state_dict.items()}
@@ -118,16 +119,16 @@ def panoptic_segformer_to_pvtv2_dense(state_dict: dict) -> tuple:
         k.startswith('bbox_head.transformer.') for k in sd
     ):
         sample = ', '.join(list(sd)[:5])
-        raise ValueError(
+        raise CheckpointError(
             'not an official Panoptic SegFormer state dict (expected bbox_head.transformer.* '
             f'and bbox_head.things_mask_head.* keys); first keys: {sample}'
         )
     backbone = {k[len('backbone.') :]: v for k, v in sd.items() if k.startswith('backbone.')}
     if not backbone:
-        raise ValueError('the state dict has no backbone.* keys')
+        raise CheckpointError('the state dict has no backbone.* keys')
     ours_backbone, fmt, ignored = to_pvtv2_dense(backbone)
     if fmt != 'official':
-        raise ValueError(
+        raise CheckpointError(
             f'its backbone is in the {fmt!r} layout; the official PVTv2 one (block1.0.attn.q, '
             'patch_embed1.proj, ...) is expected'
         )

@@ -1,6 +1,7 @@
-"""Command-line plumbing shared by ``tools/``: errors, config loading, checkpoint checks and the
-launcher environment."""
+"""Command-line plumbing shared by ``tools/``: the argument parser, errors, config loading,
+checkpoint checks and the launcher environment."""
 
+from .args import ToolParser
 from .checkpoints import check_checkpoint, read_checkpoint, unwrap_model
 from .config import (
     add_compile_arg,
@@ -21,6 +22,7 @@ from .outputs import (
 __all__ = [
     'EXIT_USER_ERROR',
     'CLIError',
+    'ToolParser',
     'adapt_for_cpu',
     'add_compile_arg',
     'apply_compile_arg',

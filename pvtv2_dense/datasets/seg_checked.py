@@ -40,7 +40,7 @@ class CheckSegAnnotation(BaseTransform):
 
     def __init__(self, num_classes: int, ignore_index: int = 255):
         if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
+            raise ConfigError(
                 f'CheckSegAnnotation: num_classes={num_classes!r}; expected an int >= 1'
             )
         self.num_classes = num_classes

@@ -16,6 +16,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from ..errors import ConfigError
 from ..registry import register_hook
 
 DEFAULT_MODULES = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
@@ -51,7 +52,7 @@ class TorchCompileHook(Hook):
         for name in names:
             module = getattr(model, name, None)
             if not isinstance(module, nn.Module):
-                raise ValueError(
+                raise ConfigError(
                     f'TorchCompileHook: modules entry {name!r} is not a submodule of '
                     f'{type(model).__name__}; it has {sorted(n for n, _ in model.named_children())}'
                 )

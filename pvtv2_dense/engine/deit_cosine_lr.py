@@ -12,6 +12,7 @@ import math
 
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
+from ..errors import ConfigError
 from ..registry import register_param_scheduler
 
 
@@ -36,11 +37,11 @@ class DeiTCosineLR(_ParamScheduler):
                  eta_min: float = 1e-5, begin: int = 0, end: int = INF, last_step: int = -1,
                  by_epoch: bool = True, verbose: bool = False):  # fmt: skip
         if not by_epoch:
-            raise ValueError('DeiTCosineLR: by_epoch must be True (the lr changes per epoch)')
+            raise ConfigError('DeiTCosineLR: by_epoch must be True (the lr changes per epoch)')
         if not math.isfinite(end) or end >= INF:
-            raise ValueError('DeiTCosineLR: `end` must be set (the runner sets the run length)')
+            raise ConfigError('DeiTCosineLR: `end` must be set (the runner sets the run length)')
         if not (isinstance(warmup_epochs, int) and 0 <= warmup_epochs < end - begin):
-            raise ValueError(
+            raise ConfigError(
                 f'DeiTCosineLR: warmup_epochs={warmup_epochs!r}; expected an int in '
                 f'[0, {end - begin})'
             )

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from mmengine.hooks import Hook
 
+from ..errors import ConfigError
 from ..registry import register_hook
 
 
@@ -51,7 +52,7 @@ class DepthPredictionWriterHook(Hook):
     def __init__(self, out_dir: Optional[str] = None, png_scale: float = 1000.0,
                  max_depth: float = 10.0, colormap: int = cv2.COLORMAP_MAGMA):  # fmt: skip
         if not png_scale > 0 or not max_depth > 0:
-            raise ValueError(
+            raise ConfigError(
                 f'DepthPredictionWriterHook: png_scale and max_depth must be > 0, got '
                 f'{png_scale}, {max_depth}'
             )

@@ -13,6 +13,7 @@ from typing import Optional
 
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
+from ..errors import ConfigError
 from ..registry import register_param_scheduler
 
 
@@ -40,13 +41,16 @@ class GLPDepthLR(_ParamScheduler):
             Defaults to -1.
         by_epoch (bool): whether ``begin``, ``end`` and ``turn`` count epochs. Defaults to True.
         verbose (bool): print each update. Defaults to False.
+
+    Raises:
+        ConfigError: for a value the curve cannot take (the message names the option).
     """
 
     def __init__(self, optimizer, eta_min: float, power: float = 0.9,
                  turn: Optional[int] = None, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False):  # fmt: skip
         if not math.isfinite(end) or end >= INF:
-            raise ValueError(
+            raise ConfigError(
                 'GLPDepthLR: `end` must be set (the runner sets it to the training length when '
                 'it builds the scheduler; set it yourself when building one directly)'
             )
@@ -54,18 +58,18 @@ class GLPDepthLR(_ParamScheduler):
         if turn is None:
             turn = total // 2
         if not (isinstance(turn, int) and 0 < turn < total):
-            raise ValueError(
+            raise ConfigError(
                 f'GLPDepthLR: turn must be an int step in (0, end - begin = {total}), got '
                 f'{turn!r}; with by_epoch the schedule needs at least 2 epochs'
             )
         if not (isinstance(power, (int, float)) and power > 0 and math.isfinite(power)):
-            raise ValueError(f'GLPDepthLR: power must be a finite number > 0, got {power!r}')
+            raise ConfigError(f'GLPDepthLR: power must be a finite number > 0, got {power!r}')
         if not (isinstance(eta_min, (int, float)) and eta_min >= 0):
-            raise ValueError(f'GLPDepthLR: eta_min must be a number >= 0, got {eta_min!r}')
+            raise ConfigError(f'GLPDepthLR: eta_min must be a number >= 0, got {eta_min!r}')
         for i, group in enumerate(optimizer.param_groups):
             peak = group.get('initial_lr', group['lr'])
             if eta_min > peak:
-                raise ValueError(
+                raise ConfigError(
                     f'GLPDepthLR: eta_min {eta_min} exceeds the lr {peak} of parameter group '
                     f'{i}; the optimizer lr is the peak (max_lr) of the curve'
                 )
@@ -73,7 +77,7 @@ class GLPDepthLR(_ParamScheduler):
             overrun = max((total - 1) / turn - 1, 0.0)
             last = peak - (peak - eta_min) * overrun**power
             if last <= 0:
-                raise ValueError(
+                raise ConfigError(
                     f'GLPDepthLR: with turn={turn} and end - begin={total} the lr of parameter '
                     f'group {i} falls to {last:.3g} <= 0 before the end; turn should be about '
                     f'half the schedule'
@@ -91,13 +95,13 @@ class GLPDepthLR(_ParamScheduler):
         ``epochs // 2``), then converted, so an odd epoch count keeps GLPDepth's overrun.
         """
         if not by_epoch:
-            raise ValueError('GLPDepthLR: convert_to_iter_based needs an epoch-based config')
+            raise ConfigError('GLPDepthLR: convert_to_iter_based needs an epoch-based config')
         if not (isinstance(epoch_length, int) and epoch_length > 0):
-            raise ValueError(
+            raise ConfigError(
                 f'GLPDepthLR: epoch_length must be a positive int, got {epoch_length!r}'
             )
         if not math.isfinite(end) or end >= INF:
-            raise ValueError('GLPDepthLR: `end` must be set to convert epochs to iterations')
+            raise ConfigError('GLPDepthLR: `end` must be set to convert epochs to iterations')
         if turn is None:
             turn = (end - begin) // 2
         return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),

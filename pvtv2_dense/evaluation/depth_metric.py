@@ -22,6 +22,7 @@ from typing import Optional
 import torch
 from mmseg.evaluation.metrics import DepthMetric
 
+from ..errors import ConfigError
 from ..registry import register_metric
 
 # (top, bottom, left, right) as fractions of the image they apply to (crop_reference), rounded
@@ -56,9 +57,9 @@ class CroppedDepthMetric(DepthMetric):
     def __init__(self, crop_type: Optional[str] = None, crop_reference: str = 'window',
                  depth_metrics: Optional[Sequence[str]] = None, **kwargs):  # fmt: skip
         if crop_type not in self.CROPS:
-            raise ValueError(f'CroppedDepthMetric: crop_type {crop_type!r} not in {self.CROPS}')
+            raise ConfigError(f'CroppedDepthMetric: crop_type {crop_type!r} not in {self.CROPS}')
         if crop_reference not in CROP_REFERENCES:
-            raise ValueError(
+            raise ConfigError(
                 f'CroppedDepthMetric: crop_reference {crop_reference!r} not in {CROP_REFERENCES}'
             )
         super().__init__(crop_type=None, **kwargs)
@@ -66,7 +67,7 @@ class CroppedDepthMetric(DepthMetric):
         if depth_metrics is not None:
             unknown = set(depth_metrics) - set(self.METRICS)
             if unknown:
-                raise ValueError(
+                raise ConfigError(
                     f'CroppedDepthMetric: unknown depth_metrics {sorted(unknown)}; '
                     f'expected a subset of {self.METRICS}'
                 )
@@ -90,7 +91,7 @@ class CroppedDepthMetric(DepthMetric):
         if self.crop_type == 'nyu_crop':
             top, bottom, left, right = NYU_CROP
             if h < bottom or w < right:
-                raise ValueError(
+                raise ConfigError(
                     f"CroppedDepthMetric: crop_type 'nyu_crop' needs 480x640 NYU frames, got "
                     f'{h}x{w}; use crop_type=None for other data'
                 )

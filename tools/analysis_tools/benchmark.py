@@ -23,13 +23,18 @@ from mmengine.config import DictAction
 
 from pvtv2_dense.apis.inference import build_model, default_device
 from pvtv2_dense.benchmark.timing import time_step
-from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.cli import (
+    CLIError,
+    ToolParser,
+    atomic_output,
+    cli_entry,
+    load_config,
+    refuse_overwrite,
+)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='weights (default: the random initialisation)')
     parser.add_argument('--shape', type=int, nargs='+', default=[512, 512], help='H [W] of input')

@@ -15,15 +15,13 @@ import argparse
 import platform
 
 from pvtv2_dense.benchmark.backbones import IMPLS, measure_in_subprocess
-from pvtv2_dense.cli import cli_entry
+from pvtv2_dense.cli import ToolParser, cli_entry
 from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--archs', nargs='+', default=['b0', 'b2'], choices=sorted(ARCH_SETTINGS))
     parser.add_argument('--sizes', nargs='+', type=int, default=[224, 512])
     parser.add_argument('--batches', nargs='+', type=int, default=[1, 8])

@@ -42,7 +42,7 @@ from pvtv2_dense.benchmark.timing import (
     measure_steps_paired_in_subprocess,
     peak_memory_in_subprocess,
 )
-from pvtv2_dense.cli import cli_entry
+from pvtv2_dense.cli import ToolParser, cli_entry
 from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -116,9 +116,7 @@ def paired_rounds(builder, impls, kwargs, args, grad):
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--suites', nargs='+', default=list(SUITES), choices=list(SUITES))
     parser.add_argument('--archs', nargs='+', default=['b0', 'b2'], choices=sorted(ARCH_SETTINGS))
     parser.add_argument(

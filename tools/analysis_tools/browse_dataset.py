@@ -19,13 +19,11 @@ from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.runner import set_random_seed
 from mmengine.utils import ProgressBar
 
-from pvtv2_dense.cli import CLIError, cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config, refuse_overwrite
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('--out-dir', default='browse_dataset', help='where the drawings go')
     parser.add_argument(

@@ -22,7 +22,14 @@ from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.config import DictAction
 from mmengine.registry import DefaultScope, init_default_scope
 
-from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.cli import (
+    CLIError,
+    ToolParser,
+    atomic_output,
+    cli_entry,
+    load_config,
+    refuse_overwrite,
+)
 
 
 def sdpa_flop_jit(inputs, outputs):
@@ -81,9 +88,7 @@ def complexity(cfg, shape):
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument(
         '--shape', type=int, nargs='+', default=[512, 512], help='input H W (or one size)'

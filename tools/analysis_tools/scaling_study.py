@@ -14,15 +14,13 @@ import os
 import os.path as osp
 
 from pvtv2_dense.benchmark.backbones import measure_in_subprocess
-from pvtv2_dense.cli import atomic_output, cli_entry, refuse_overwrite
+from pvtv2_dense.cli import ToolParser, atomic_output, cli_entry, refuse_overwrite
 from pvtv2_dense.models.backbones import ARCH_SETTINGS
 
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         '--archs', nargs='+', default=['b2', 'b2-li'], choices=sorted(ARCH_SETTINGS)
     )

@@ -24,7 +24,7 @@ import sys
 import cv2
 import numpy as np
 
-from pvtv2_dense.cli import CLIError, atomic_output, cli_entry, one_line
+from pvtv2_dense.cli import CLIError, ToolParser, atomic_output, cli_entry, one_line
 
 
 def _scene_types(f, n):
@@ -116,9 +116,7 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('mat', help='nyu_depth_v2_labeled.mat')
     parser.add_argument('out_dir', help='output root, e.g. data/nyu')
     parser.add_argument('--splits', help='official splits.mat (trainNdxs / testNdxs)')

@@ -15,7 +15,14 @@ import os.path as osp
 
 from pvtv2_dense.checkpoint import norm_eps_hint, read_state_dict
 from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
-from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.cli import (
+    CLIError,
+    ToolParser,
+    cli_entry,
+    one_line,
+    refuse_overwrite,
+    save_torch_atomically,
+)
 from pvtv2_dense.errors import CheckpointError
 
 _WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
@@ -33,9 +40,7 @@ def _resolve(src):
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='HF model folder or weights file')
     parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
     parser.add_argument(
@@ -47,11 +52,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     refuse_overwrite(args.dst, 'dst', args.overwrite)
     weights, config = _resolve(args.src)
+    state = read_state_dict(weights)  # its errors name the file already
     try:
-        ours, ignored = hf_glpn_to_depth_estimator(read_state_dict(weights))
-    except CheckpointError:
-        raise
-    except ValueError as err:  # the keys are not of the expected format
+        ours, ignored = hf_glpn_to_depth_estimator(state)
+    except CheckpointError as err:  # the keys are not of the expected format
         raise CLIError(f'{weights}: {one_line(err)}') from None
     meta = {'source': osp.basename(osp.normpath(args.src)), 'format': 'hf_glpn'}
     if config:

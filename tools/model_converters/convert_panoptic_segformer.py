@@ -21,13 +21,12 @@ import torch
 
 from pvtv2_dense.checkpoint import describe, norm_eps_hint, read_state_dict
 from pvtv2_dense.checkpoint.panoptic_segformer import panoptic_segformer_to_pvtv2_dense
-from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite
+from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, one_line, refuse_overwrite
+from pvtv2_dense.errors import CheckpointError
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='official Panoptic SegFormer checkpoint (.pth)')
     parser.add_argument('dst', help='output .pth')
     parser.add_argument('--overwrite', action='store_true', help='write over dst if it exists')
@@ -60,7 +59,7 @@ def main(argv=None):
     state = read_state_dict(args.src)  # its errors name the file already
     try:
         ours, ignored = panoptic_segformer_to_pvtv2_dense(state)
-    except (ValueError, KeyError) as err:
+    except (CheckpointError, KeyError) as err:
         raise CLIError(f'{args.src}: {one_line(err)}') from None
     meta = {'source': osp.basename(args.src), 'format': 'official_panoptic_segformer'}
     print(f'{args.src}: official Panoptic SegFormer layout')

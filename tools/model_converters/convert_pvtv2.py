@@ -19,15 +19,20 @@ from pvtv2_dense.checkpoint import (
     to_official,
     to_pvtv2_dense,
 )
-from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.cli import (
+    CLIError,
+    ToolParser,
+    cli_entry,
+    one_line,
+    refuse_overwrite,
+    save_torch_atomically,
+)
 from pvtv2_dense.errors import CheckpointError
 
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='input checkpoint')
     parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
     parser.add_argument(
@@ -44,11 +49,10 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     refuse_overwrite(args.dst, 'dst', args.overwrite)
+    state = read_state_dict(args.src)  # its errors name the file already
     try:
-        ours, fmt, ignored = to_pvtv2_dense(read_state_dict(args.src))
-    except CheckpointError:
-        raise
-    except ValueError as err:  # the keys are not of the expected format
+        ours, fmt, ignored = to_pvtv2_dense(state)
+    except CheckpointError as err:  # the keys are not of the expected format
         raise CLIError(f'{args.src}: {one_line(err)}') from None
     out = to_official(ours) if args.to == 'official' else ours
     out = {args.prefix + k: v.contiguous() for k, v in out.items()}

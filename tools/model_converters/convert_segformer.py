@@ -23,7 +23,14 @@ from pvtv2_dense.checkpoint import (
     segformer_to_pvtv2_dense,
 )
 from pvtv2_dense.checkpoint.hf_segformer import describe_head
-from pvtv2_dense.cli import CLIError, cli_entry, one_line, refuse_overwrite, save_torch_atomically
+from pvtv2_dense.cli import (
+    CLIError,
+    ToolParser,
+    cli_entry,
+    one_line,
+    refuse_overwrite,
+    save_torch_atomically,
+)
 from pvtv2_dense.errors import CheckpointError
 
 _HF_FILES = ('model.safetensors', 'pytorch_model.bin')
@@ -40,9 +47,7 @@ def _resolve(src):
 
 @cli_entry
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('src', help='input checkpoint file, or an HF model folder')
     parser.add_argument('dst', help='output .pth (refuses to overwrite unless --overwrite)')
     parser.add_argument(
@@ -54,11 +59,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     refuse_overwrite(args.dst, 'dst', args.overwrite)
     src = _resolve(args.src)
+    state = read_state_dict(src)  # its errors name the file already
     try:
-        ours, fmt, ignored = segformer_to_pvtv2_dense(read_state_dict(src))
-    except CheckpointError:
-        raise
-    except ValueError as err:  # the keys are not of the expected format
+        ours, fmt, ignored = segformer_to_pvtv2_dense(state)
+    except CheckpointError as err:  # the keys are not of the expected format
         raise CLIError(f'{src}: {one_line(err)}') from None
     backbone = {k[len('backbone.') :]: v for k, v in ours.items() if k.startswith('backbone.')}
     head = {k[len('decode_head.') :]: v for k, v in ours.items() if k.startswith('decode_head.')}

@@ -27,13 +27,11 @@ import sys
 
 from mmengine.config import DictAction
 
-from pvtv2_dense.cli import cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.cli import ToolParser, cli_entry, load_config, refuse_overwrite
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint that fits the config')
     parser.add_argument('out_dir', help='output folder (absent or empty)')

@@ -51,7 +51,7 @@ def shape_mask(shape: str, size: int, cy: float, cx: float, r: float) -> np.ndar
         return (radius <= r) & (dy <= 0)
     if shape == 'ell':
         return inside & ((dx <= -r / 3) | (dy >= r / 3))
-    raise ValueError(f'unknown shape {shape!r}; expected one of {SHAPES}')
+    raise KeyError(f'unknown shape {shape!r}; expected one of {SHAPES}')
 
 
 def render_image(rng: np.random.Generator, label: int, size: int) -> np.ndarray:

@@ -12,6 +12,7 @@ import random
 import mmcv
 from mmcv.transforms import BaseTransform
 
+from ...errors import DataError
 from ...registry import register_transform
 
 
@@ -107,7 +108,7 @@ class ClsCenterCrop(BaseTransform):
     def transform(self, results):
         h, w = results['img'].shape[:2]
         if h < self.size or w < self.size:
-            raise ValueError(
+            raise DataError(
                 f'{results.get("img_path", "image")}: {h}x{w} is smaller than the {self.size} '
                 'crop; resize it first (ClsResizeShortEdge)'
             )

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from ...errors import ConfigError, DataError
 from ...registry import register_transform
 
 
@@ -39,16 +40,19 @@ class VerticalCutDepth(BaseTransform):
     def __init__(self, prob: float = 0.25, p: float = 0.75, max_depth: float = 10.0):
         super().__init__()
         if not 0.0 <= prob <= 1.0 or not 0.0 < p <= 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f'VerticalCutDepth: need 0 <= prob <= 1 and 0 < p <= 1, got {prob}, {p}'
             )
         if not max_depth > 0:
-            raise ValueError(f'VerticalCutDepth: max_depth must be > 0, got {max_depth}')
+            raise ConfigError(f'VerticalCutDepth: max_depth must be > 0, got {max_depth}')
         self.prob, self.p, self.max_depth = prob, p, max_depth
 
     def transform(self, results: dict) -> dict:
         if 'gt_depth_map' not in results:
-            raise KeyError('VerticalCutDepth needs gt_depth_map: put it after LoadDepthAnnotation')
+            raise ConfigError(
+                'VerticalCutDepth needs gt_depth_map: put it after LoadCheckedDepthAnnotation '
+                '(or LoadDepthAnnotation) in the pipeline'
+            )
         if np.random.rand() >= self.prob:
             return results
         img, depth = results['img'], results['gt_depth_map']
@@ -91,9 +95,9 @@ class DepthPhotometric(BaseTransform):
     ):
         super().__init__()
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'DepthPhotometric: prob must be in [0, 1], got {prob}')
+            raise ConfigError(f'DepthPhotometric: prob must be in [0, 1], got {prob}')
         if not 0 < gamma[0] <= gamma[1]:
-            raise ValueError(f'DepthPhotometric: gamma must be (low, high) > 0, got {gamma}')
+            raise ConfigError(f'DepthPhotometric: gamma must be (low, high) > 0, got {gamma}')
         self.prob, self.brightness, self.contrast, self.gamma = prob, brightness, contrast, gamma
         self.hue, self.saturation, self.value = hue, saturation, value
 
@@ -116,7 +120,10 @@ class DepthPhotometric(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         if img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f'DepthPhotometric expects a BGR image, got shape {img.shape}')
+            raise DataError(
+                f'{results.get("img_path", "image")}: DepthPhotometric expects a BGR image, got '
+                f'shape {img.shape}'
+            )
         out = img.astype(np.float32)
         for part in (self._brightness_contrast, self._gamma, self._hsv):
             if np.random.rand() < self.prob:

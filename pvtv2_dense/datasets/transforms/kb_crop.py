@@ -2,6 +2,7 @@
 
 from mmcv.transforms import BaseTransform
 
+from ...errors import DataError
 from ...registry import register_transform
 
 
@@ -27,7 +28,7 @@ class KBCrop(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = results['img'].shape[:2]
         if h < self.height or w < self.width:
-            raise ValueError(
+            raise DataError(
                 f'KBCrop: {results.get("img_path")} is {w}x{h}, smaller than the '
                 f'{self.width}x{self.height} KITTI benchmark window'
             )

@@ -14,6 +14,7 @@ import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from ...errors import ConfigError
 from ...registry import register_transform
 
 _MAX_LEVEL = 10.0
@@ -87,7 +88,7 @@ class ClsRandAugment(BaseTransform):
         ops = tuple(ops or OPS)
         unknown = [o for o in ops if o not in OPS]
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f'ClsRandAugment: unknown ops {unknown}; expected names of {list(OPS)}'
             )
         self.num_ops = num_ops

@@ -133,7 +133,8 @@ class PVTv2ImageClassifier(BaseModel):
             return dict(loss=self.loss_of(logits, stack_targets(data_samples, logits.device)))
         if mode == 'predict':
             return self.predict_samples(logits, data_samples)
-        raise ValueError(f"mode={mode!r}; expected 'tensor', 'loss' or 'predict'")
+        # mmengine's runner picks the mode: another one is a programming error, as in mmseg.
+        raise RuntimeError(f"mode={mode!r}; expected 'tensor', 'loss' or 'predict'")
 
     def predict_samples(self, logits, data_samples=None):
         """Write softmax scores and the arg-max label into one data sample per image."""

@@ -11,6 +11,8 @@ the same ``lam``.
 import numpy as np
 import torch
 
+from ...errors import ConfigError
+
 
 def smoothed_one_hot(labels: torch.Tensor, num_classes: int, smoothing: float) -> torch.Tensor:
     """(B, num_classes) targets: ``1 - smoothing + smoothing / K`` on the label, ``smoothing / K``
@@ -42,7 +44,7 @@ class BatchMixup:
         label_smoothing: float = 0.1,
     ):
         if mixup_alpha <= 0 and cutmix_alpha <= 0:
-            raise ValueError('BatchMixup: mixup_alpha or cutmix_alpha must be > 0')
+            raise ConfigError('BatchMixup: mixup_alpha or cutmix_alpha must be > 0')
         self.num_classes = num_classes
         self.mixup_alpha = mixup_alpha
         self.cutmix_alpha = cutmix_alpha
@@ -74,7 +76,11 @@ class BatchMixup:
     def __call__(self, images: torch.Tensor, labels: torch.Tensor):
         """Mix ``images`` (B, C, H, W) in place; returns (images, (B, num_classes) targets)."""
         if len(images) % 2:
-            raise ValueError(f'BatchMixup: batch size {len(images)} must be even')
+            raise ConfigError(
+                f'BatchMixup: batch size {len(images)} must be even (each image is mixed with '
+                'its mirror in the batch); set train_dataloader.batch_size to an even number '
+                'and drop_last=True'
+            )
         lam, cutmix = self._draw()
         if lam < 1.0:
             if cutmix:

@@ -19,20 +19,22 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ...errors import DataError
+
 # Upsampled elements per band (x 4 bytes): small enough to be reused from the heap between
 # bands rather than freshly mapped (glibc maps blocks over 32 MB on their own).
 _BAND_ELEMENTS = 2**21
 
 
 def check_labels(label, num_classes, ignore_index):
-    """Raise a ValueError naming the first label outside [0, num_classes) that is not
+    """Raise a DataError naming the first label outside [0, num_classes) that is not
     ``ignore_index`` (the softmax cross-entropies here would index out of range with it)."""
     bad = (label != ignore_index) & ((label < 0) | (label >= num_classes))
     if bad.any():
         value = label[bad][0].item()
-        raise ValueError(
+        raise DataError(
             f'cross-entropy: label {value} outside [0, {num_classes}) and not the ignore index '
-            f'{ignore_index}'
+            f'{ignore_index} (a label map holds a class beyond num_classes)'
         )
 
 
@@ -125,13 +127,14 @@ def upsampled_cross_entropy(logits, label, ignore_index=255):
         tuple[Tensor, Tensor]: the summed loss (fp32 scalar, differentiable) and the number of
         correctly classified non-ignored pixels (long scalar).
     """
+    # Callers check can_band first: these are programming errors, not user input.
     if logits.dim() != 4 or label.dim() != 3 or logits.shape[0] != label.shape[0]:
-        raise ValueError(
+        raise RuntimeError(
             f'upsampled_cross_entropy: expected (N, C, h, w) logits and (N, H, W) labels, got '
             f'{tuple(logits.shape)} and {tuple(label.shape)}'
         )
     if not can_band(logits.shape, label.shape, False):
-        raise ValueError(
+        raise RuntimeError(
             f'upsampled_cross_entropy: label height {label.shape[-2]} is not a multiple of the '
             f'logits height {logits.shape[-2]}'
         )

@@ -30,6 +30,7 @@ from mmengine.model import bias_init_with_prob
 from mmengine.structures import InstanceData, PixelData
 from torch import nn
 
+from ...errors import ConfigError
 from ...registry import register_model
 from .mask_decoder import MaskDecoder
 from .merging import mask_wise_merge
@@ -79,7 +80,7 @@ class PanopticSegFormerHead(DeformableDETRHead):
         )
         super().__init__(*args, num_classes=num_things_classes, train_cfg=train_cfg, **kwargs)
         if self.as_two_stage:
-            raise ValueError('PanopticSegFormerHead: as_two_stage is not supported')
+            raise ConfigError('PanopticSegFormerHead: as_two_stage=True; expected False')
         self.num_things_classes = num_things_classes
         self.num_stuff_classes = num_stuff_classes
         dims = self.embed_dims
