@@ -13,6 +13,8 @@ mmseg trains silently on label maps that do not mean what the config says. The c
 naming the file and what to set, or '' when the values fit.
 """
 
+import os.path as osp
+
 import mmcv
 import numpy as np
 
@@ -28,9 +30,14 @@ def spread(items, count=SCAN_FILES):
 
 
 def read_label_map(path):
-    """The map as mmseg's ``LoadAnnotations`` decodes it (pillow, unchanged: palette indices)."""
+    """The map as mmseg's ``LoadAnnotations`` decodes it (pillow, unchanged: palette indices),
+    or None when the file does not decode."""
     with open(path, 'rb') as f:
-        return mmcv.imfrombytes(f.read(), flag='unchanged', backend='pillow')
+        content = f.read()
+    try:
+        return mmcv.imfrombytes(content, flag='unchanged', backend='pillow')
+    except Exception:  # noqa: BLE001  (pillow raises several types for a file it cannot read)
+        return None
 
 
 def _binary_advice(where, ignore_index, reduce_zero_label):
@@ -57,8 +64,11 @@ def label_problem(paths, num_classes, ignore_index=255, reduce_zero_label=False)
     first = {}  # value -> the first file holding it
     for path in paths:
         seg = read_label_map(path)
-        if seg is None:  # unreadable: the sample checks name it when it is loaded
-            continue
+        if seg is None:
+            return (
+                f'annotation {path} ({osp.getsize(path)} bytes) is not a readable image; '
+                'expected a PNG file'
+            )
         if seg.ndim != 2:
             return (
                 f'annotation {path} has shape {seg.shape}; expected a single-channel map of class '

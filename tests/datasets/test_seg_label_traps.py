@@ -119,3 +119,15 @@ def test_spread_keeps_the_ends():
     assert spread(list(range(5)), 16) == [0, 1, 2, 3, 4]
     picked = spread(list(range(100)), 4)
     assert picked[0] == 0 and picked[-1] == 99 and len(picked) == 4
+
+
+def test_unreadable_label_map_is_named_when_the_dataset_is_built(binary):
+    path = osp.join(binary, 'ann_dir', 'train', '0001.png')
+    with open(path, 'wb') as f:
+        f.write(b'not a png')
+    with pytest.raises(SegDataError) as err:
+        _build(binary, ('bg', 'fg'))
+    assert (
+        _one_line(err)
+        == f'annotation {path} (9 bytes) is not a readable image; expected a PNG file'
+    )
