@@ -80,7 +80,8 @@ def build_test_pipeline(cfg):
     if not steps:
         raise ValueError(f'{cfg.filename} defines no test pipeline')
     steps = [dict(s) for s in steps if not _ANNOTATION_LOADER.search(s['type'])]
-    if 'LoadImageFromFile' in steps[0]['type']:
+    # mmcv's file loader and ours (the classifiers' CheckedLoadImage) read img_path.
+    if str(steps[0]['type']).endswith(('LoadImageFromFile', 'CheckedLoadImage')):
         steps[0]['type'] = 'LoadImageFromNDArray'
     return Compose(steps)
 

@@ -10,6 +10,8 @@ HF tensor is replaced by its index, converted, and the indices read back, so the
 cannot drift apart. What HF's configs cannot express is refused in one line: linear SRA and
 ``qkv_bias=False`` in Segformer/GLPN (whose every LayerNorm has eps 1e-5, a fixed value), and a
 LayerNorm eps other than the one eps HF's model has (our default is the official code's mix).
+The folder also gets the image processor of the config's test pipeline
+(:mod:`pvtv2_dense.deploy.hf_processors`), for ``transformers.pipeline``.
 """
 
 import os
@@ -272,8 +274,9 @@ def compare(model, hf_model, sizes=None, seed=0):
     return worst
 
 
-def export_hf(model, out_dir, tolerance=TOLERANCE):
-    """Write ``model`` as an HF transformers folder (config.json, model.safetensors).
+def export_hf(model, out_dir, tolerance=TOLERANCE, cfg=None):
+    """Write ``model`` as an HF transformers folder (config.json, model.safetensors and, from
+    the config's test pipeline, preprocessor_config.json).
 
     The folder is written under a temporary name, loaded back with ``from_pretrained`` and
     compared with ``model`` before it is renamed to ``out_dir``.
@@ -283,14 +286,25 @@ def export_hf(model, out_dir, tolerance=TOLERANCE):
             :func:`~pvtv2_dense.deploy.plain.build_plain_model`).
         out_dir (str): the folder (absent or empty, or it is replaced).
         tolerance (float): the largest absolute output difference allowed.
+        cfg (Config, optional): the full config whose test pipeline and data preprocessor the
+            image processor reproduces; by default ``model.cfg`` (set by ``build_plain_model``).
+            Without one no processor is written.
 
     Returns:
-        dict: ``hf_class``, ``max_diff`` and ``unused`` (HF keys that kept HF's init).
+        dict: ``hf_class``, ``max_diff``, ``unused`` (HF keys that kept HF's init),
+        ``processor`` (its class name, or None) and ``processor_notes`` (what it reproduces
+        only approximately).
     """
+    from .hf_processors import image_processor
+
     hf_model, unused = to_hf(model)
+    cfg = cfg if cfg is not None else getattr(model, 'cfg', None)
+    processor, notes = image_processor(hf_model, cfg) if cfg is not None else (None, [])
     tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
     try:
         hf_model.save_pretrained(tmp)
+        if processor is not None:
+            processor.save_pretrained(tmp)
         loaded = type(hf_model).from_pretrained(tmp).eval()
         diff = compare(model, loaded)
         if not diff <= tolerance:
@@ -299,4 +313,10 @@ def export_hf(model, out_dir, tolerance=TOLERANCE):
     finally:
         if osp.exists(tmp):
             shutil.rmtree(tmp)
-    return dict(hf_class=type(hf_model).__name__, max_diff=diff, unused=unused)
+    return dict(
+        hf_class=type(hf_model).__name__,
+        max_diff=diff,
+        unused=unused,
+        processor=type(processor).__name__ if processor is not None else None,
+        processor_notes=notes,
+    )

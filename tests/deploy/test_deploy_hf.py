@@ -44,7 +44,17 @@ def test_folder_loads_and_matches_ours(task, hf_class, tmp_path):
     out = tmp_path / 'hf'
     info = export_hf(model, str(out))
     assert info['hf_class'] == hf_class and info['unused'] == []
-    assert sorted(p.name for p in out.iterdir()) == ['config.json', 'model.safetensors']
+    files = ['config.json', 'model.safetensors', 'preprocessor_config.json']
+    if task == 'classifier':  # its config has no test pipeline to reproduce
+        assert info['processor'] is None and 'no test pipeline' in info['processor_notes'][0]
+        files.remove('preprocessor_config.json')
+    assert sorted(p.name for p in out.iterdir()) == files
+    # The processor of the config's test pipeline, with our ImageNet mean/std.
+    if task != 'classifier':
+        processor = transformers.AutoImageProcessor.from_pretrained(str(out))
+        assert processor.do_normalize
+        assert processor.image_mean == pytest.approx([0.485, 0.456, 0.406])
+        assert info['processor'] == type(processor).__name__
     loaded = getattr(transformers, hf_class).from_pretrained(str(out)).eval()
     assert compare(model, loaded) <= 1e-5
     # The weights are ours, not HF's init: a fresh HF model of the same config differs.
@@ -135,6 +145,8 @@ def test_tool_writes_folder_and_never_overwrites(tmp_path):
     run = subprocess.run([*TOOL, *args], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert f'wrote {out}: SegformerForSemanticSegmentation' in run.stdout
+    assert 'image processor: MobileNetV2ImageProcessor' in run.stdout
+    assert 'note: Resize(scale=(2048, 512), keep_ratio=True)' in run.stdout
     SegformerForSemanticSegmentation.from_pretrained(str(out))
     before = (out / 'model.safetensors').read_bytes()
     run = subprocess.run([*TOOL, *args], capture_output=True, text=True)
@@ -144,11 +156,12 @@ def test_tool_writes_folder_and_never_overwrites(tmp_path):
 
 
 @pytest.mark.slow
-def test_tool_refuses_deformable_detr_in_one_line(tmp_path):
+def test_tool_refuses_a_deformable_detr_hf_cannot_express_in_one_line(tmp_path):
+    # The quickstart's slim neck has GroupNorm(16); HF's input projection always 32 groups.
     config, checkpoint = write_task(tmp_path, 'deformable_detr')
     out = tmp_path / 'hf'
     run = subprocess.run([*TOOL, config, checkpoint, str(out)], capture_output=True, text=True)
     assert run.returncode == 2, run.stderr
     last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: DeformableDETR has no transformers counterpart')
+    assert last.startswith("error: transformers' DeformableDetrForObjectDetection has GroupNorm(32")
     assert 'Traceback' not in run.stderr and not out.exists()

@@ -7,7 +7,9 @@ import ast
 import os
 import os.path as osp
 
-PACKAGE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'pvtv2_dense')
+from tests.helpers.common import ROOT
+
+PACKAGE = osp.join(ROOT, 'pvtv2_dense')
 EXCLUDED = ('benchmark',)
 
 

@@ -1,10 +1,17 @@
-"""Convert an HF GLPNForDepthEstimation checkpoint into a DepthEstimator(PVTv2, GLPNHead) one.
+"""Convert a GLPN checkpoint into a DepthEstimator(PVTv2, GLPNHead) one.
 
-SRC is an HF model folder (config.json + model.safetensors or pytorch_model.bin) or a weights
-file. With a folder, the printed config overrides rebuild the same network in our configs.
+Two layouts, told apart by their keys:
+- HF GLPNForDepthEstimation (glpn.*, decoder.stages.*, head.head.*): SRC is an HF model folder
+  (config.json + model.safetensors or pytorch_model.bin) or a weights file. With a folder, the
+  printed config overrides rebuild the same network in our configs.
+- the official GLPDepth code's (vinvino02/GLPDepth: encoder.*, decoder.bot_conv / skip_conv1,2 /
+  fusion1-3, last_layer_depth.*, 'module.' prefix allowed): a weights file, for the
+  configs/glpn/glpn_mit-b4-pvtv2_* configs as they are (the official eps mix).
 
 Examples:
     python tools/model_converters/convert_glpn.py PATH/glpn-nyu pretrained/glpn_nyu_converted.pth
+    python tools/model_converters/convert_glpn.py PATH/glpdepth_nyu.ckpt \\
+        pretrained/glpdepth_nyu_converted.pth
     python tools/test.py configs/glpn/glpn_mit-b4-pvtv2_4xb3-25e_nyu-448x576.py \\
         pretrained/glpn_nyu_converted.pth
 """
@@ -14,6 +21,7 @@ import json
 import os.path as osp
 
 from pvtv2_dense.checkpoint import norm_eps_hint, read_state_dict
+from pvtv2_dense.checkpoint.glpdepth import glpdepth_to_depth_estimator, is_glpdepth
 from pvtv2_dense.checkpoint.hf_glpn import glpn_model_cfg, hf_glpn_to_depth_estimator
 from pvtv2_dense.cli import (
     CLIError,
@@ -53,16 +61,23 @@ def main(argv=None):
     refuse_overwrite(args.dst, 'dst', args.overwrite)
     weights, config = _resolve(args.src)
     state = read_state_dict(weights)  # its errors name the file already
+    fmt = 'glpdepth' if is_glpdepth(state) else 'hf_glpn'
+    convert = glpdepth_to_depth_estimator if fmt == 'glpdepth' else hf_glpn_to_depth_estimator
     try:
-        ours, ignored = hf_glpn_to_depth_estimator(state)
+        ours, ignored = convert(state)
     except CheckpointError as err:  # the keys are not of the expected format
-        raise CLIError(f'{weights}: {one_line(err)}') from None
-    meta = {'source': osp.basename(osp.normpath(args.src)), 'format': 'hf_glpn'}
+        raise CLIError(
+            f'{weights}: {one_line(err)} (expected HF GLPNForDepthEstimation or GLPDepth keys)'
+        ) from None
+    meta = {'source': osp.basename(osp.normpath(args.src)), 'format': fmt}
+    if fmt == 'glpdepth':
+        print('layout: official GLPDepth; configs/glpn/glpn_mit-b4-pvtv2_* build its network')
+        config = None  # a GLPDepth run folder's config.json (if any) is not HF's
     if config:
         with open(config) as f:
             meta['model_cfg'] = glpn_model_cfg(json.load(f))
         print('model overrides for the config:', json.dumps(meta['model_cfg']))
-    print(f'LayerNorm eps: {norm_eps_hint("hf_segformer")}')
+    print(f'LayerNorm eps: {norm_eps_hint("official" if fmt == "glpdepth" else "hf_segformer")}')
     state = {k: v.contiguous() for k, v in ours.items()}
     save_torch_atomically({'state_dict': state, 'meta': meta}, args.dst)
     print(f'wrote {len(ours)} tensors to {args.dst}; left out {len(ignored)} keys {ignored[:5]}')

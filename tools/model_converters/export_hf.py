@@ -3,13 +3,18 @@
 - PVTv2ImageClassifier -> PvtV2ForImageClassification;
 - SegFormer (all-MLP head on PVTv2 or MiT) -> SegformerForSemanticSegmentation, with the
   label names of the config's dataset (or of the checkpoint's dataset_meta);
-- GLPN (DepthEstimator with GLPNHead) -> GLPNForDepthEstimation, with its max depth.
+- GLPN (DepthEstimator with GLPNHead) -> GLPNForDepthEstimation, with its max depth;
+- Deformable DETR (plain, refine, two-stage) -> DeformableDetrForObjectDetection with an HF
+  PvtV2Backbone (pvtv2_dense/deploy/hf_detr.py says what maps and what is refused).
 
-OUT_DIR gets config.json and model.safetensors. The folder is loaded back with
+OUT_DIR gets config.json, model.safetensors and preprocessor_config.json: the HF image processor
+that reproduces the config's test pipeline (resize, crop, ImageNet mean/std), so that
+transformers.pipeline('image-segmentation' | 'depth-estimation' | 'image-classification',
+model=OUT_DIR) answers what tools/infer.py answers. The folder is loaded back with
 from_pretrained and its outputs compared with ours (model(inputs, mode='tensor')) before it is
 renamed into place; a difference above --tolerance fails. What transformers' configs cannot
 express is refused in one line: linear SRA or qkv_bias=False in Segformer/GLPN, a LayerNorm eps
-other than HF's (Segformer/GLPN: 1e-5 in every norm; PvtV2: one value in every norm), DETR.
+other than HF's (Segformer/GLPN: 1e-5 in every norm; PvtV2: one value in every norm).
 
 Examples:
     python tools/model_converters/export_hf.py CONFIG CKPT hf/segformer-b0-ade \\
@@ -49,13 +54,18 @@ def main(argv=None):
     args = parse_args(argv)
     refuse_overwrite(args.out_dir, 'OUT_DIR', args.overwrite)
     from pvtv2_dense.deploy.hf import export_hf
+    from pvtv2_dense.deploy.hf_detr import export_hf_detr, is_deformable_detr
     from pvtv2_dense.deploy.plain import build_plain_model
 
     cfg = load_config(args.config, args.cfg_options)
     model = build_plain_model(cfg, args.checkpoint, args.config)
-    info = export_hf(model, args.out_dir, args.tolerance)
+    export = export_hf_detr if is_deformable_detr(model) else export_hf
+    info = export(model, args.out_dir, args.tolerance)
     print(f'wrote {args.out_dir}: {info["hf_class"]}')
     print(f'  max |transformers - ours| = {info["max_diff"]:.2e} (float32)')
+    print(f"  image processor: {info['processor']} (the config's test pipeline)")
+    for note in info['processor_notes']:
+        print(f'  note: {note}')
     if info['unused']:
         print(f'  kept HF init for {len(info["unused"])} unused keys: {info["unused"][:4]}')
     return 0

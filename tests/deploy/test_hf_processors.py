@@ -1,0 +1,96 @@
+"""The HF image processor derived from each shipped config's test pipeline, and what is refused."""
+
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from pvtv2_dense.deploy.hf_processors import (
+    classification_processor,
+    depth_processor,
+    segmentation_processor,
+)
+from pvtv2_dense.errors import ConfigError
+from tests.helpers.common import ROOT
+
+IMAGENET = [0.485, 0.456, 0.406]
+
+
+def _configs(pattern):
+    return sorted(glob.glob(osp.join(ROOT, 'configs', pattern)))
+
+
+@pytest.mark.parametrize('path', _configs('segformer/*.py'), ids=osp.basename)
+def test_segmentation_configs_get_shorter_side_resize_and_imagenet_norm(path):
+    cfg = Config.fromfile(path)
+    proc, notes = segmentation_processor(cfg)
+    short = 1024 if 'cityscapes' in path else 640 if '640x640' in path else 512
+    assert type(proc).__name__ == 'MobileNetV2ImageProcessor'
+    assert proc.size == {'shortest_edge': short} and not proc.do_center_crop
+    assert proc.image_mean == pytest.approx(IMAGENET)
+    assert any(n.startswith('Resize(scale=') for n in notes)
+    # Cityscapes infers with a sliding window, which HF's model does not do.
+    assert any("mode='slide'" in n for n in notes) == ('cityscapes' in path)
+
+
+@pytest.mark.parametrize('path', _configs('glpn/*.py'), ids=osp.basename)
+def test_depth_configs_get_a_normalizing_processor_without_resize(path):
+    cfg = Config.fromfile(path)
+    proc, notes = depth_processor(cfg)
+    assert type(proc).__name__ == 'DPTImageProcessor'
+    assert not proc.do_resize and not proc.do_pad and proc.do_normalize
+    # ImageNet's for PVTv2; none (std 255) for the MiT-b4 configs of GLPDepth's own weights.
+    std = [s / 255 for s in cfg.model.data_preprocessor.std]
+    assert proc.image_std == pytest.approx(std)
+    assert std == pytest.approx([1, 1, 1] if 'mit-b4' in path else [0.229, 0.224, 0.225])
+    assert any(n.startswith('KBCrop') for n in notes) == ('kitti' in path)
+
+
+@pytest.mark.parametrize('path', _configs('pvtv2_cls/*.py'), ids=osp.basename)
+def test_classification_configs_get_resize_and_centre_crop(path):
+    proc, _ = classification_processor(Config.fromfile(path))
+    short, crop = (438, 384) if '384px' in path else (256, 224)
+    assert proc.size == {'shortest_edge': short}
+    assert proc.crop_size == {'height': crop, 'width': crop}
+    assert proc.resample == 3 and proc.do_center_crop  # Pillow's bicubic, as ours
+
+
+def _seg_cfg(step=None, **preprocessor):
+    pipeline = [dict(type='LoadImageFromFile')] + ([step] if step else [])
+    pre = dict(dict(mean=[1, 2, 3], std=[4, 5, 6], bgr_to_rgb=True), **preprocessor)
+    return Config(dict(model=dict(data_preprocessor=pre), test_pipeline=pipeline))
+
+
+@pytest.mark.parametrize(
+    'cfg, message',
+    [
+        (
+            _seg_cfg(dict(type='RandomFlip', prob=1.0)),
+            'test pipeline: RandomFlip has no HF segmentation processor counterpart',
+        ),
+        (
+            _seg_cfg(dict(type='Resize', scale_factor=0.5, keep_ratio=True)),
+            'test pipeline: Resize by scale_factor',
+        ),
+        (_seg_cfg(bgr_to_rgb=False), 'model.data_preprocessor: HF pipelines hand RGB images'),
+    ],
+)
+def test_what_a_processor_cannot_express_is_refused(cfg, message):
+    with pytest.raises(ConfigError) as err:
+        segmentation_processor(cfg)
+    assert str(err.value).startswith(message) and '\n' not in str(err.value)
+
+
+def test_fixed_size_resize_gets_segformer_processor():
+    cfg = _seg_cfg(dict(type='Resize', scale=(640, 480), keep_ratio=False))
+    proc, notes = segmentation_processor(cfg)
+    assert type(proc).__name__ == 'SegformerImageProcessor' and notes == []
+    assert proc.size == {'height': 480, 'width': 640}
+    assert proc.image_mean == pytest.approx([1 / 255, 2 / 255, 3 / 255])
+
+
+def test_a_model_on_raw_pixels_gets_neither_rescale_nor_normalization():
+    cfg = _seg_cfg(mean=None, std=None)
+    proc, _ = segmentation_processor(cfg)
+    assert not proc.do_rescale and not proc.do_normalize
