@@ -144,6 +144,22 @@ def test_an_edit_of_the_plain_head_is_refused_by_the_folded_one(monkeypatch, cls
         assert not torch.allclose(a, b)
 
 
+def test_an_ffn_edit_that_bands_cannot_follow_is_refused(monkeypatch):
+    """An FFN that reads the whole map (here: plus its mean over all tokens) cannot run a band
+    of rows at a time: building a config with ffn_impl='auto' refuses it; 'plain' builds."""
+    forward = MixFFN.forward
+
+    def global_mean(self, x, hw):
+        y = forward(self, x, hw)
+        return y + y.mean(1, keepdim=True)
+
+    monkeypatch.setattr(MixFFN, 'forward', global_mean)
+    with pytest.raises(ConfigError, match="ffn_impl='auto' runs PVTv2Block.ffn_residual") as info:
+        _build()
+    assert '\n' not in str(info.value) and "use ffn_impl='plain'" in str(info.value)
+    _build(**{'model.backbone.ffn_impl': 'plain'})
+
+
 def test_the_shipped_head_and_backbone_build_unedited():
     model = _build()
     assert type(model.decode_head) is FoldedAllMLPHead

@@ -8,7 +8,8 @@ the residual) on one band of rows after another, each widened by the rows the de
 convolution reads above and below it, and keeps the band's own rows. The result is the whole
 map's, and a change to the FFN's forward or to the plain ``ffn_residual`` applies here too, as
 long as each output row still depends only on the input rows within the depth-wise
-convolution's reach (which the block reads from ``mlp.dwconv`` when it is built).
+convolution's reach (read from ``mlp.dwconv``); the block checks that on a probe input when it
+is built, and refuses an FFN it cannot run in bands.
 ``docs/benchmarks.md`` has the measurements that set the thresholds below.
 """
 
@@ -40,7 +41,7 @@ class FastPVTv2Block(PVTv2Block):
 
     Raises:
         ConfigError: an FFN whose depth-wise convolution is not a stride-1 convolution padded to
-            keep the map's size (bands cannot reproduce it).
+            keep the map's size, or whose residual bands do not reproduce on a probe input.
     """
 
     def __init__(self, *args, bands='auto', **kwargs):
@@ -62,6 +63,31 @@ class FastPVTv2Block(PVTv2Block):
             )
         # Rows above and below a band that its rows depend on.
         self.reach = reach
+        self._check_bands()
+
+    def _check_bands(self):
+        """Refuse an FFN residual that bands do not reproduce: on a small random map in eval
+        mode, one-row bands must give what the plain :meth:`PVTv2Block.ffn_residual` gives on
+        the whole map (catches an edited FFN that reads rows beyond its depth-wise conv)."""
+        g = torch.Generator().manual_seed(0)
+        hw = (5, 7)
+        x = torch.randn(2, hw[0] * hw[1], self.norm2.normalized_shape[0], generator=g)
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with torch.no_grad():
+                ref = super().ffn_residual(x, hw)
+                out = self._in_bands(x, hw, rows=1)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        if out.shape != ref.shape or (out - ref).abs().max() > 1e-4 * (1 + ref.abs().max()):
+            name = 'banded' if self.bands == 'always' else 'auto'
+            raise ConfigError(
+                f"PVTv2: ffn_impl='{name}' runs PVTv2Block.ffn_residual a band of rows at a "
+                'time, and bands do not reproduce it on a probe input (does the FFN read rows '
+                "beyond its depth-wise conv?); use ffn_impl='plain'"
+            )
 
     def runs_in_bands(self, x):
         """Whether :meth:`ffn_residual` runs in bands for the (B, N, C) tokens ``x``."""
@@ -81,9 +107,13 @@ class FastPVTv2Block(PVTv2Block):
     def ffn_residual(self, x, hw):
         if not self.runs_in_bands(x):
             return super().ffn_residual(x, hw)
+        rows = BAND_ELEMENTS // (x.shape[0] * hw[1] * self.mlp.fc1.out_features)
+        return self._in_bands(x, hw, max(1, rows))
+
+    def _in_bands(self, x, hw, rows):
+        """The plain :meth:`PVTv2Block.ffn_residual` of ``x``, ``rows`` rows at a time."""
         b, _, c = x.shape
         h, w = hw
-        rows = max(1, BAND_ELEMENTS // (b * w * self.mlp.fc1.out_features))
         out = torch.empty_like(x)
         src, dst = x.view(b, h, w, c), out.view(b, h, w, c)
         for top in range(0, h, rows):
