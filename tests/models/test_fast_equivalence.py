@@ -3,7 +3,7 @@ with and without autograd, in float32 and float64, on odd sizes with batches of 
 
 Plain definitions: ``PVTv2(attn_impl='sdpa' | 'eager', ffn_impl='plain')`` and ``AllMLPHead``.
 Speed-ups: ``attn_impl='few_key' | 'auto'``, ``ffn_impl='banded' | 'auto'`` (and their pieces
-``few_key_attention``, ``token_linear``, ``FastMixFFN.residual_in_bands``) and
+``few_key_attention``, ``token_linear``, ``FastPVTv2Block.ffn_residual`` in bands) and
 ``FoldedAllMLPHead``. Each pair holds the same weights and sees the same random draws.
 """
 
@@ -12,7 +12,13 @@ import torch
 import torch.nn.functional as F
 
 from pvtv2_dense.models import AllMLPHead, FoldedAllMLPHead, PVTv2
-from pvtv2_dense.models.backbones.fast import attention, few_key_attention, mix_ffn, token_linear
+from pvtv2_dense.models.backbones.fast import (
+    attention,
+    block,
+    few_key_attention,
+    mix_ffn,
+    token_linear,
+)
 from pvtv2_dense.models.decode_heads import folded_all_mlp_head, folded_chunks
 from tests.helpers.common import TINY_ARCH
 
@@ -124,8 +130,8 @@ def test_backbone_speed_ups_equal_the_plain_definition(
     monkeypatch, fast_kwargs, plain_kwargs, linear, train, grad, dtype
 ):
     # Small thresholds, so that the 45x61 input's first stages take every fast route.
-    monkeypatch.setattr(mix_ffn, 'BAND_MIN_ELEMENTS', 0)
-    monkeypatch.setattr(mix_ffn, 'BAND_ELEMENTS', 2 * 16 * 8 * 8 * 3)
+    monkeypatch.setattr(block, 'BAND_MIN_ELEMENTS', 0)
+    monkeypatch.setattr(block, 'BAND_ELEMENTS', 2 * 16 * 8 * 8 * 3)
     monkeypatch.setattr(mix_ffn, 'CONV_LINEAR_MIN_PIXELS', 64)
     fast, plain = _pair(fast_kwargs, plain_kwargs, dtype, linear_attention=linear)
     x = torch.randn(2, 3, 45, 61, dtype=dtype)
@@ -146,12 +152,12 @@ def test_bands_of_any_height_equal_the_whole_map(monkeypatch, rows, options):
     x = torch.randn(2, 3, 45, 61)  # stage 1: 12 x 16
     fast, plain = _pair(dict(ffn_impl='auto'), {}, torch.float32, **options)
     banded = []
-    real = mix_ffn.FastMixFFN.residual_in_bands
+    real = block.FastPVTv2Block.runs_in_bands
     monkeypatch.setattr(
-        mix_ffn.FastMixFFN, 'residual_in_bands', lambda *a: banded.append(1) or real(*a)
+        block.FastPVTv2Block, 'runs_in_bands', lambda *a: real(*a) and not banded.append(1)
     )
-    monkeypatch.setattr(mix_ffn, 'BAND_MIN_ELEMENTS', 0)
-    monkeypatch.setattr(mix_ffn, 'BAND_ELEMENTS', rows * 2 * 16 * 8 * 8)
+    monkeypatch.setattr(block, 'BAND_MIN_ELEMENTS', 0)
+    monkeypatch.setattr(block, 'BAND_ELEMENTS', rows * 2 * 16 * 8 * 8)
     with torch.no_grad():
         for a, b in zip(fast.eval()(x), plain.eval()(x)):
             _close(a, b, torch.float32)

@@ -4,7 +4,10 @@ Xie et al., "SegFormer: Simple and Efficient Design for Semantic Segmentation wi
 NeurIPS 2021 (github.com/NVlabs/SegFormer). mmseg's ``SegformerHead`` is a different design (a
 ConvModule with norm and activation per level, fixed width); this head is the published one, and
 it loads SegFormer's own weights (official and HF transformers, see
-``pvtv2_dense.checkpoint.hf_segformer``). ``FoldedAllMLPHead`` computes the same function faster.
+``pvtv2_dense.checkpoint.hf_segformer``). ``FoldedAllMLPHead`` computes the same function faster
+by replacing :meth:`AllMLPHead.decode`; it refuses, when built, a head whose ``decode`` (its
+``fuse``, its ``LinearEmbed`` layers, ...) it does not reproduce, so that an edit here is never
+silently skipped.
 """
 
 import torch
@@ -98,5 +101,10 @@ class AllMLPHead(BaseDecodeHead):
             outs.append(x)
         return self.linear_fuse(torch.cat(outs[::-1], dim=1))
 
+    def decode(self, feats):
+        """Class scores (B, K, H_0, W_0) of the selected levels: :meth:`fuse`, dropout and the
+        1x1 classifier (a seam: ``FoldedAllMLPHead`` computes it with the fuse folded in)."""
+        return self.cls_seg(self.fuse(feats))
+
     def forward(self, inputs):
-        return self.cls_seg(self.fuse(self._transform_inputs(inputs)))
+        return self.decode(self._transform_inputs(inputs))

@@ -11,9 +11,13 @@ classifier weights. On CPU the map is further computed a chunk of its channels a
 (:mod:`.folded_chunks`), and the training loss skips the full-size logits
 (:func:`~pvtv2_dense.models.losses.upsampled_cross_entropy`).
 
-A head the fold does not reproduce (another embedding, a fuse convolution other than a plain
-unbiased 1x1 one, a norm other than batch norm, another activation or dropout, or an overridden
-:meth:`AllMLPHead.fuse`) is refused when it is built.
+:class:`FoldedAllMLPHead` replaces the seam :meth:`AllMLPHead.decode` only (the forward is the
+plain head's). A head the fold does not reproduce is refused when it is built, with a one-line
+:class:`~pvtv2_dense.errors.ConfigError` naming ``type='AllMLPHead'``: another embedding, a fuse
+convolution other than a plain unbiased 1x1 one, a norm other than batch norm, another
+activation or dropout, an overridden :meth:`AllMLPHead.fuse`, and, checked on a small probe
+input, any head whose plain ``decode`` computes something else (an edited ``fuse``,
+``LinearEmbed`` or ``decode``).
 """
 
 from typing import NamedTuple
@@ -54,19 +58,21 @@ class FoldedAllMLPHead(AllMLPHead):
     shipped SegFormer configs choose it by ``type='FoldedAllMLPHead'``.
 
     Raises:
-        ValueError: at build time, for a head the fold cannot compute exactly.
+        ConfigError: at build time, for a head the fold cannot compute exactly.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._check_foldable()
 
+    def _refuse(self, what):
+        raise ConfigError(
+            f'{type(self).__name__} cannot fold {what}; run the plain head instead: '
+            "type='AllMLPHead' (--cfg-options model.decode_head.type=AllMLPHead)"
+        )
+
     def _check_foldable(self):
-        def refuse(what):
-            raise ConfigError(
-                f"{type(self).__name__} cannot fold {what}; use type='AllMLPHead' (the plain "
-                'definition) for this head'
-            )
+        refuse = self._refuse
 
         if type(self).fuse is not AllMLPHead.fuse:
             refuse(f'{type(self).__name__}.fuse, which overrides the published one')
@@ -90,6 +96,31 @@ class FoldedAllMLPHead(AllMLPHead):
             refuse(f'the dropout {type(self.dropout).__name__} (only Dropout2d folds)')
         if self.conv_seg.kernel_size != (1, 1):
             refuse(f'the classifier {self.conv_seg} (only a 1x1 one folds)')
+        self._check_probe()
+
+    def _check_probe(self):
+        """Refuse a head whose plain :meth:`AllMLPHead.decode` gives other scores than the fold
+        on a small random input in eval mode (catches an edited ``fuse``, ``LinearEmbed`` or
+        ``decode`` of the plain head, which the checks above cannot see)."""
+        g = torch.Generator().manual_seed(0)
+        feats = [
+            torch.randn(2, c, -(-5 // 2**i), -(-7 // 2**i), generator=g)
+            for i, c in enumerate(self.in_channels)
+        ]
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with torch.no_grad():
+                ref = AllMLPHead.decode(self, feats)
+                out = self.decode(feats)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        if out.shape != ref.shape or (out - ref).abs().max() > 1e-4 * (1 + ref.abs().max()):
+            self._refuse(
+                'what AllMLPHead.decode computes now (its fuse, LinearEmbed or decode differs '
+                'from the published head on a probe input)'
+            )
 
     def frozen_norm(self):
         """The fuse layer's batch norm when it is a fixed affine map (eval mode, running stats)."""
@@ -138,8 +169,8 @@ class FoldedAllMLPHead(AllMLPHead):
             return torch.baddbmm(bias[None, None], tokens, weight.transpose(1, 2))
         return F.linear(tokens, weight, bias)
 
-    def forward(self, inputs):
-        feats = self._transform_inputs(inputs)
+    def decode(self, feats):
+        """:meth:`AllMLPHead.decode` with the fuse convolution folded in (module docstring)."""
         size = feats[0].shape[2:]
         chunked, norm = norm_for_chunks(self, feats[0])
         if chunked:

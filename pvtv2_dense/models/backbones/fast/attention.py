@@ -12,8 +12,9 @@ SDPA saves (q, k, v and the output) and never holds more than one chunk of proba
 import torch
 import torch.nn.functional as F
 
+from ....errors import ConfigError
 from ...utils.layout import image_to_tokens, tokens_to_image
-from ..pvt_v2 import SpatialReductionAttention
+from ..pvt_v2_layers import SpatialReductionAttention
 
 # Probabilities recomputed per backward chunk (elements): 64 MB in fp32.
 _CHUNK_ELEMENTS = 1 << 24
@@ -65,23 +66,33 @@ def few_key_attention(
 
 
 class FastSpatialReductionAttention(SpatialReductionAttention):
-    """:class:`SpatialReductionAttention` with the same parameters and results.
+    """:class:`SpatialReductionAttention` with the same parameters and results; it replaces the
+    seams :meth:`reduce` and :meth:`attend` only (the forward is the plain one).
 
-    ``route='few_key'`` always takes :func:`few_key_attention` (it refuses attention dropout,
-    see ``fast_block_cfg``); ``route='auto'`` takes it in fp32 CUDA training, where it pays, and
-    SDPA elsewhere. On CUDA, linear SRA pools a contiguous copy of its channels-last map: CUDA's
-    channels-last adaptive pooling parallelises over the 7x7 outputs alone.
+    ``route='few_key'`` always takes :func:`few_key_attention` (so it refuses attention dropout);
+    ``route='auto'`` takes it in fp32 CUDA training, where it pays, and SDPA elsewhere. On CUDA,
+    linear SRA pools a contiguous copy of its channels-last map: CUDA's channels-last adaptive
+    pooling parallelises over the 7x7 outputs alone.
 
     Args:
-        *args: those of :class:`SpatialReductionAttention`.
+        *args: those of :class:`SpatialReductionAttention` (``fused`` stays True).
         route (str): 'few_key' or 'auto'.
-        **kwargs: those of :class:`SpatialReductionAttention` (``fused`` stays True).
+
+    Raises:
+        ConfigError: ``route='few_key'`` with attention dropout.
     """
 
-    def __init__(self, *args, route='auto', **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, route='auto'):
+        super().__init__(*args)
         if route not in ('few_key', 'auto'):
-            raise ValueError(f"route={route!r}; expected 'few_key' or 'auto'")
+            raise ConfigError(
+                f"FastSpatialReductionAttention: route={route!r}; expected 'few_key' or 'auto'"
+            )
+        if route == 'few_key' and self.attn_drop.p > 0:
+            raise ConfigError(
+                "PVTv2: attn_impl='few_key' has no attention dropout, but "
+                f"attention_probs_dropout_prob={self.attn_drop.p}; use attn_impl='auto' or 'sdpa'"
+            )
         self.route = route
 
     def reduce(self, x, hw):
