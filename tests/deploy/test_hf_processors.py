@@ -93,6 +93,7 @@ def _seg_cfg(step=None, **preprocessor):
             'test pipeline: Resize by scale_factor',
         ),
         (_seg_cfg(bgr_to_rgb=False), 'model.data_preprocessor: HF pipelines hand RGB images'),
+        (_seg_cfg(std=None), 'model.data_preprocessor: give both mean and std, or neither'),
     ],
 )
 def test_what_a_processor_cannot_express_is_refused(cfg, message):
