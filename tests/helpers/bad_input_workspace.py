@@ -243,8 +243,9 @@ _HF_PIPELINES = {
 
 
 def _hf_export_configs(p):
-    """``hf_*.py`` on the tiny segmenter (``seg.py``, ``good.pth``) and a tiny classifier
-    (``cls.py``, ``cls.pth``), one fault each in what the HF image processor reproduces."""
+    """``hf_*.py`` on the tiny segmenter (``seg.py``, ``good.pth``), a tiny classifier
+    (``cls.py``, ``cls.pth``) and the Deformable DETR quickstart (``det.pth``), one fault each in
+    what the HF image processor reproduces."""
     cls = Config.fromfile(
         osp.join(ROOT, 'configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py')
     )
@@ -265,6 +266,23 @@ def _hf_export_configs(p):
             f.write(text + f'test_dataloader = dict(dataset=dict(pipeline={pipeline}))\n')
     with open(p('hf_bgr.py'), 'w') as f:
         f.write(_HF_SEG.format(', data_preprocessor=dict(bgr_to_rgb=False)'))
+    # The Deformable DETR quickstart, exportable (GroupNorm 32, one eps), a flip in its test
+    # pipeline; its checkpoint fits the model.
+    det_qs = (
+        'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
+    )
+    with open(p('hf_det_flip.py'), 'w') as f:
+        f.write(
+            f'_base_ = [{osp.join(ROOT, det_qs)!r}]\n'
+            'model = dict(backbone=dict(layer_norm_eps=1e-6),\n'
+            "             neck=dict(norm_cfg=dict(type='GN', num_groups=32)))\n"
+            "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile'),\n"
+            "    dict(type='RandomFlip', prob=1.0), dict(type='PackDetInputs')]))\n"
+        )
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    det = MODELS.build(Config.fromfile(p('hf_det_flip.py')).model)
+    torch.save(dict(state_dict=det.state_dict(), meta={}), p('det.pth'))
 
 
 class _Payload:

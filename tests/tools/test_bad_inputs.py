@@ -303,6 +303,9 @@ CASES = [
     Case('export-hf-cls-interpolation', 'model_converters/export_hf.py',
          hf_export('hf_cls_interp', 'cls.pth'),
          lambda w: ["interpolation 'area' has no Pillow code"]),
+    Case('export-hf-detr-step-without-counterpart', 'model_converters/export_hf.py',
+         hf_export('hf_det_flip', 'det.pth'),
+         lambda w: ['RandomFlip has no HF detection processor counterpart']),
     Case('convert-nyu-not-hdf5', 'dataset_converters/nyu_labeled_mat.py',
          names('junk.pth', 'nyu_out'), names('junk.pth', 'HDF5')),
     # quickstart and analysis tools
