@@ -4,7 +4,7 @@ They subclass ``ValueError`` (what they are), and the tools in ``tools/`` report
 one ``error: ...`` line with exit status 2, where an unexpected error keeps its traceback
 (``pvtv2_dense.cli.cli_entry``). Subclasses of the data and checkpoint errors (``SegDataError``,
 ``AnnotationError``, ``DepthAnnotationError``, ``UnsafeCheckpointError``) live beside the code
-that raises them.
+that raises them. Library code raises these, never ``pvtv2_dense.cli``'s ``CLIError``.
 """
 
 import difflib
@@ -30,3 +30,11 @@ def did_you_mean(word, choices) -> str:
     """`` (did you mean 'x'?)`` for the choice closest to ``word``, or '' when none is close."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ''
+
+
+class OutputError(InputError):
+    """An output path would write over what a user made (or an earlier run left)."""
+
+
+class ExportError(InputError):
+    """A model has no counterpart in an export format, or its export does not reproduce it."""

@@ -1,12 +1,13 @@
 """Compare the backbones of a swap study: params, FLOPs, latency, peak memory and results.
 
-Each config is measured in a fresh process (so one model's memory does not hide another's) with
-the logic of ``tools/analysis_tools/get_flops.py`` (parameters, FLOPs: one multiply-add = one FLOP)
-and ``tools/analysis_tools/benchmark.py`` (median latency of ``predict`` on a random batch, peak
-memory over the timed iterations: on CPU the rise of the peak resident set, on GPU
-``max_memory_allocated``). No weights are loaded. With ``--work-dirs``, the metric of each finished
-run is read from its work dir (``test_metrics.json`` from tools/test.py, else the last value in
-mmengine's ``vis_data/scalars.json``). Writes ``swap_report.md`` (a Markdown table),
+Each config is measured in a fresh process (so one model's memory does not hide another's) by
+the package functions behind ``tools/analysis_tools/get_flops.py`` (parameters, FLOPs: one
+multiply-add = one FLOP) and ``tools/analysis_tools/benchmark.py`` (median latency of
+``predict`` on a random batch, peak memory over the timed iterations: on CPU the rise of the
+peak resident set, on GPU ``max_memory_allocated``). No weights are loaded. With
+``--work-dirs``, the metric of each finished run is read from its work dir
+(``test_metrics.json`` from tools/test.py, else the last value in mmengine's
+``vis_data/scalars.json``). Writes ``swap_report.md`` (a Markdown table),
 ``swap_report.json`` and ``swap_report.png`` (the metric, or else latency, against GFLOPs).
 
 Examples:
@@ -18,7 +19,6 @@ Examples:
 
 import argparse
 import glob
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -40,15 +40,6 @@ TASKS = {
 # Size class -> backbone names; a config belongs to the class when its backbone field (second
 # `_`-separated part of the file name) is one of them or starts with one plus '-'.
 SIZES = {'small': ('pvtv2-b2', 'mit-b2', 'swin-t', 'r50')}
-
-
-def load_tool(name):
-    """Import ``tools/analysis_tools/<name>.py`` (scripts, not a package) as a module."""
-    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_pvtv2_dense_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def backbone_name(config):
@@ -77,13 +68,15 @@ def _measure(config, shape, devices, warmup, repeat, threads):
     from mmengine.analysis import parameter_count
 
     from pvtv2_dense.apis.inference import build_model
+    from pvtv2_dense.benchmark.complexity import complexity
+    from pvtv2_dense.benchmark.dummy import dummy_batch
+    from pvtv2_dense.benchmark.timing import time_predict
     from pvtv2_dense.cli import load_config
 
     if threads:
         torch.set_num_threads(threads)
-    get_flops, bench = load_tool('get_flops'), load_tool('benchmark')
     cfg = load_config(config)
-    params, flops, _ = get_flops.complexity(cfg, shape)
+    params, flops, _ = complexity(cfg, shape)
     row = dict(config=config, backbone=backbone_name(config), params=params, flops=flops)
     row['backbone_type'] = str(cfg.model.backbone.type)
     row['devices'] = {}
@@ -91,8 +84,8 @@ def _measure(config, shape, devices, warmup, repeat, threads):
         model = build_model(cfg, None, device, config)
         if 'backbone_params' not in row:
             row['backbone_params'] = parameter_count(model.backbone)['']
-        inputs, samples = bench.dummy_batch(cfg, model, 1, *shape, device)
-        times, memory = bench.benchmark(model, inputs, samples, device, warmup, repeat)
+        inputs, samples = dummy_batch(cfg, 1, *shape, device)
+        times, memory = time_predict(model, inputs, samples, device, warmup, repeat)
         name = torch.cuda.get_device_name() if device.startswith('cuda') else 'cpu'
         row['devices'][device] = dict(
             name=name,

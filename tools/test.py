@@ -26,6 +26,7 @@ from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
+from pvtv2_dense.checkpoint import is_url
 from pvtv2_dense.cli import (
     CLIError,
     ToolParser,
@@ -48,7 +49,9 @@ from pvtv2_dense.evaluation import (
 def parse_args(argv=None):
     parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file, http(s):// URL or hf://OWNER/REPO/FILE (cached)'
+    )
     parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument(
         '--out',
@@ -132,7 +135,7 @@ def build_cfg(args):
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
+    if not is_url(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise CLIError(f'checkpoint {args.checkpoint} does not exist')
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)

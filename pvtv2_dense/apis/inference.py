@@ -13,7 +13,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
-from ..cli import check_checkpoint
+from ..checkpoint.fit import check_checkpoint
+from ..errors import ConfigError
 
 # mmseg/mmdet loaders and checks and ours (e.g. CheckedLoadPanopticAnnotations), scoped or not.
 _ANNOTATION_LOADER = re.compile(r'(^|\.)(Load|Check)\w*Annotation')
@@ -78,7 +79,7 @@ def build_test_pipeline(cfg):
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
     steps = dataset.get('pipeline') or cfg.get('test_pipeline')
     if not steps:
-        raise ValueError(f'{cfg.filename} defines no test pipeline')
+        raise ConfigError(f'{cfg.filename} defines no test pipeline')
     steps = [dict(s) for s in steps if not _ANNOTATION_LOADER.search(s['type'])]
     # mmcv's file loader and ours (the classifiers' CheckedLoadImage) read img_path.
     if str(steps[0]['type']).endswith(('LoadImageFromFile', 'CheckedLoadImage')):
@@ -109,4 +110,7 @@ def task_of(sample):
             return task
     if 'pred_instances' in sample:
         return 'det'
-    raise ValueError(f'no known prediction in data sample fields {sorted(sample.keys())}')
+    raise ConfigError(
+        'the model predicts none of pred_depth_map, pred_sem_seg, pred_panoptic_seg, '
+        f'pred_instances (data sample fields: {sorted(sample.keys())})'
+    )

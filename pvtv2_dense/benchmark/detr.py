@@ -4,29 +4,26 @@ mmdet's PyramidVisionTransformerV2, holding the same weights."""
 import torch
 
 from .config_models import build_from_config
+from .dummy import det_samples
 from .timing import train_step
 
 
 def _detr_samples(batch, h, w, device, with_gt, num_gt=4, num_classes=80):
     """Det samples of one ``h`` x ``w`` image each (already resized and padded), with
     ``num_gt`` seeded random boxes and labels per image when ``with_gt``."""
-    from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
 
     gen = torch.Generator().manual_seed(1)
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), batch_input_shape=(h, w),
-                scale_factor=(1.0, 1.0))  # fmt: skip
-    samples = []
-    for _ in range(batch):
-        sample = DetDataSample(metainfo=meta)
-        if with_gt:
-            xy = torch.rand(num_gt, 2, generator=gen) * torch.tensor([w / 2, h / 2])
-            wh = (0.1 + 0.4 * torch.rand(num_gt, 2, generator=gen)) * torch.tensor([w, h])
-            labels = torch.randint(0, num_classes, (num_gt,), generator=gen)
-            sample.gt_instances = InstanceData(
-                bboxes=torch.cat([xy, xy + wh], 1).to(device), labels=labels.to(device)
-            )
-        samples.append(sample)
+    samples = det_samples(batch, h, w)
+    if not with_gt:
+        return samples
+    for sample in samples:
+        xy = torch.rand(num_gt, 2, generator=gen) * torch.tensor([w / 2, h / 2])
+        wh = (0.1 + 0.4 * torch.rand(num_gt, 2, generator=gen)) * torch.tensor([w, h])
+        labels = torch.randint(0, num_classes, (num_gt,), generator=gen)
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([xy, xy + wh], 1).to(device), labels=labels.to(device)
+        )
     return samples
 
 

@@ -13,6 +13,7 @@ import torch
 
 from .config_models import build_from_config
 from .detr import detector_step
+from .dummy import det_samples
 
 MASK2FORMER = 'mask2former/mask2former_r50_8xb2-lsj-50e_coco-panoptic.py'
 NUM_THINGS, NUM_STUFF = 80, 53
@@ -28,33 +29,29 @@ def panoptic_samples(batch, h, w, device, with_gt, num_gt=4):
     """Det samples of one ``h`` x ``w`` image each (already resized and padded); with
     ``with_gt``, ``num_gt`` seeded random thing boxes with box-shaped masks, on two stuff bands
     (top and bottom half), in mmdet's panoptic ground-truth convention."""
-    from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData, PixelData
 
     gen = torch.Generator().manual_seed(1)
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), batch_input_shape=(h, w),
-                scale_factor=(1.0, 1.0))  # fmt: skip
-    samples = []
-    for _ in range(batch):
-        sample = DetDataSample(metainfo=meta)
-        if with_gt:
-            sem = torch.full((h, w), NUM_THINGS, dtype=torch.long)
-            sem[h // 2 :] = NUM_THINGS + 1
-            xy = torch.rand(num_gt, 2, generator=gen) * torch.tensor([w / 2, h / 2])
-            wh = (0.1 + 0.4 * torch.rand(num_gt, 2, generator=gen)) * torch.tensor([w, h])
-            boxes = torch.cat([xy, xy + wh], 1)
-            labels = torch.randint(0, NUM_THINGS, (num_gt,), generator=gen)
-            masks = torch.zeros(num_gt, h, w, dtype=torch.uint8)
-            for k, (x0, y0, x1, y1) in enumerate(boxes.round().long().tolist()):
-                masks[k, y0:y1, x0:x1] = 1
-                sem[masks[k].bool()] = labels[k]
-            sample.gt_instances = InstanceData(
-                bboxes=boxes.to(device), labels=labels.to(device),
-                masks=BitmapMasks(masks.numpy(), h, w),
-            )  # fmt: skip
-            sample.gt_sem_seg = PixelData(sem_seg=sem[None].to(device))
-        samples.append(sample)
+    samples = det_samples(batch, h, w)
+    if not with_gt:
+        return samples
+    for sample in samples:
+        sem = torch.full((h, w), NUM_THINGS, dtype=torch.long)
+        sem[h // 2 :] = NUM_THINGS + 1
+        xy = torch.rand(num_gt, 2, generator=gen) * torch.tensor([w / 2, h / 2])
+        wh = (0.1 + 0.4 * torch.rand(num_gt, 2, generator=gen)) * torch.tensor([w, h])
+        boxes = torch.cat([xy, xy + wh], 1)
+        labels = torch.randint(0, NUM_THINGS, (num_gt,), generator=gen)
+        masks = torch.zeros(num_gt, h, w, dtype=torch.uint8)
+        for k, (x0, y0, x1, y1) in enumerate(boxes.round().long().tolist()):
+            masks[k, y0:y1, x0:x1] = 1
+            sem[masks[k].bool()] = labels[k]
+        sample.gt_instances = InstanceData(
+            bboxes=boxes.to(device), labels=labels.to(device),
+            masks=BitmapMasks(masks.numpy(), h, w),
+        )  # fmt: skip
+        sample.gt_sem_seg = PixelData(sem_seg=sem[None].to(device))
     return samples
 
 

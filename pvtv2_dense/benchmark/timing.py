@@ -102,6 +102,15 @@ def time_step(step, device='cpu', warmup=2, repeat=10):
     return times, memory
 
 
+def time_predict(model, inputs, data_samples, device='cpu', warmup=2, repeat=10):
+    """:func:`time_step` of ``model.predict(inputs, data_samples)`` without autograd (the
+    inputs and samples of :func:`pvtv2_dense.benchmark.dummy.dummy_batch`)."""
+    import torch
+
+    with torch.no_grad():
+        return time_step(lambda: model.predict(inputs, data_samples), device, warmup, repeat)
+
+
 def measure_step(builder, kwargs, device='cpu', repeat=10, warmup=2, grad=False):
     """Median latency (ms) and peak memory (MB) of ``builder(**kwargs, device=...)()``.
 

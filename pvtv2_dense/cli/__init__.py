@@ -1,8 +1,17 @@
-"""Command-line plumbing shared by ``tools/``: the argument parser, errors, config loading,
-checkpoint checks and the launcher environment."""
+"""Command-line plumbing shared by ``tools/``: the argument parser, errors, config loading and
+the launcher environment. The checkpoint checks and output helpers the tools use are re-exported
+from the library (``pvtv2_dense.checkpoint``, ``pvtv2_dense.fileio``), which never imports this
+package."""
 
+from ..checkpoint.fit import check_checkpoint, read_checkpoint, unwrap_model
+from ..fileio.outputs import (
+    atomic_output,
+    check_run_dir,
+    refuse_overwrite,
+    replace_path,
+    save_torch_atomically,
+)
 from .args import ToolParser
-from .checkpoints import check_checkpoint, read_checkpoint, unwrap_model
 from .config import (
     add_compile_arg,
     apply_compile_arg,
@@ -12,12 +21,6 @@ from .config import (
 )
 from .dist_env import adapt_for_cpu
 from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
-from .outputs import (
-    atomic_output,
-    check_run_dir,
-    refuse_overwrite,
-    save_torch_atomically,
-)
 
 __all__ = [
     'EXIT_USER_ERROR',
@@ -37,6 +40,7 @@ __all__ = [
     'one_line',
     'read_checkpoint',
     'refuse_overwrite',
+    'replace_path',
     'save_torch_atomically',
     'unwrap_model',
 ]

@@ -1,4 +1,10 @@
-from .checks import CheckedSamplesMixin, out_of_range, sample_files
+"""Datasets, their checks and synthetic sets. One module per dataset, each class declared as
+``@checked_dataset() class X(CheckedSamplesMixin, Base)`` (see ``checks.py`` and the "Adding a
+dataset" section of data/README.md); importing this package registers them all."""
+
+from .ade20k import CheckedADE20KDataset
+from .checks import CheckedSamplesMixin, checked_dataset, out_of_range, sample_files
+from .cityscapes import CheckedCityscapesDataset
 from .coco_checked import AnnotationError, CheckedCocoDataset, check_coco_dict
 from .coco_panoptic_checked import (
     CheckedCocoPanopticDataset,
@@ -7,13 +13,10 @@ from .coco_panoptic_checked import (
     check_coco_panoptic_dict,
 )
 from .imagenet import ImageNetFolder
-from .kitti_depth import CheckedNYUDataset, KITTIDepthDataset
-from .seg_checked import (
-    CheckedADE20KDataset,
-    CheckedCityscapesDataset,
-    CheckSegAnnotation,
-    SegDataError,
-)
+from .kitti_depth import KITTIDepthDataset
+from .nyu_depth import CheckedNYUDataset
+from .seg_checked import CheckSegAnnotation, SegDataError
+from .seg_folder import CheckedSegDataset
 from .synthetic import (
     generate_ade20k,
     generate_coco,
@@ -21,6 +24,7 @@ from .synthetic import (
     generate_imagenet,
     generate_kitti,
     generate_nyu,
+    generate_seg_folder,
 )
 from .transforms import *  # noqa: F401,F403  (registers the depth transforms)
 from .transforms.checked_load import CheckedLoadImage
@@ -34,9 +38,11 @@ __all__ = [
     'generate_coco_panoptic',
     'generate_kitti',
     'generate_nyu',
+    'generate_seg_folder',
     'KITTIDepthDataset',
     'CheckedNYUDataset',
     'CheckedSamplesMixin',
+    'checked_dataset',
     'out_of_range',
     'sample_files',
     'AnnotationError',
@@ -49,5 +55,6 @@ __all__ = [
     'CheckSegAnnotation',
     'CheckedADE20KDataset',
     'CheckedCityscapesDataset',
+    'CheckedSegDataset',
     'SegDataError',
 ]

@@ -1,18 +1,28 @@
-"""Sample checks shared by every checked dataset (segmentation, depth, detection, and the
-classification and panoptic sets to come): each failure is a :class:`DataError` naming the file.
+"""Sample checks shared by every dataset a config can name (segmentation, depth, detection,
+panoptic, classification): each failure is a :class:`DataError` naming the file.
+
+Every dataset class is declared the same way::
+
+    @checked_dataset()
+    class CheckedFooDataset(CheckedSamplesMixin, FooDataset):
+        sample_file_keys = ('img_path', 'seg_map_path')   # what to require, if not the default
 
 :class:`CheckedSamplesMixin` goes first in the bases of an mmengine ``BaseDataset`` subclass. When
 the file list is built it requires the annotation file and the ``data_prefix`` folders to exist,
 at least one sample, and every file a sample lists; a sample that fails to load later (an image
 that does not decode, an annotation the pipeline rejects) names its files in the error.
+:func:`checked_dataset` registers the class for mmseg, mmdet (and mmpretrain) configs and refuses,
+at import, a class that does not put the mixin before the dataset it checks.
 """
 
 import os.path as osp
 
 import cv2
 import numpy as np
+from mmengine.dataset import BaseDataset
 
 from ..errors import DataError
+from ..registry import register_dataset
 
 # Keys of a data info dict that name a file of the sample, in the order they are reported.
 SAMPLE_FILE_KEYS = ('img_path', 'seg_map_path', 'depth_map_path')
@@ -62,11 +72,13 @@ def undecodable_files(info, keys=SAMPLE_FILE_KEYS):
 class CheckedSamplesMixin:
     """File-list checks at load time and file-naming load errors for an mmengine dataset.
 
-    Subclasses may set ``sample_file_keys`` (the data info keys that are files) and override
-    :meth:`no_samples_message` and :meth:`check_sample_files` for messages of their own.
+    Subclasses may set ``sample_file_keys`` (the data info keys that are files), ``error_class``
+    (the :class:`DataError` subclass raised) and override :meth:`no_samples_message`,
+    :meth:`check_sample_files` and :meth:`check_data_list` for checks and messages of their own.
     """
 
     sample_file_keys = SAMPLE_FILE_KEYS
+    error_class = DataError
 
     def _is_local(self):
         return getattr(self, 'backend_args', None) is None
@@ -75,10 +87,10 @@ class CheckedSamplesMixin:
         """The annotation file and every ``data_prefix`` folder exist (local storage only)."""
         name = type(self).__name__
         if self.ann_file and not osp.exists(self.ann_file):
-            raise DataError(f'{name}: annotation file {self.ann_file} does not exist')
+            raise self.error_class(f'{name}: annotation file {self.ann_file} does not exist')
         for key, folder in (self.data_prefix or {}).items():
             if isinstance(folder, str) and folder and not osp.isdir(folder):
-                raise DataError(
+                raise self.error_class(
                     f'{name}: data_prefix.{key} folder {folder} does not exist '
                     f'(data_root={self.data_root!r})'
                 )
@@ -92,34 +104,73 @@ class CheckedSamplesMixin:
         for key in self.sample_file_keys:
             missing = [d for d in data_list if d.get(key) and not osp.isfile(d[key])]
             if missing:
-                raise DataError(
+                raise self.error_class(
                     f'{type(self).__name__}: {len(missing)} of {len(data_list)} samples lack '
                     f'their {key}, e.g. {missing[0][key]} ({sample_files(missing[0])})'
                 )
 
+    def check_data_list(self, data_list):
+        """Checks of the whole list after the files (none here; e.g. the label values)."""
+
     def load_data_list(self):
-        if self._is_local():
-            self.check_sources()
-        data_list = super().load_data_list()
-        if not data_list:
-            raise DataError(self.no_samples_message())
-        if self._is_local():
-            self.check_sample_files(data_list)
+        try:
+            if self._is_local():
+                self.check_sources()
+            data_list = super().load_data_list()
+            if not data_list:
+                raise self.error_class(self.no_samples_message())
+            if self._is_local():
+                self.check_sample_files(data_list)
+                self.check_data_list(data_list)
+        except DataError as err:
+            if isinstance(err, self.error_class):
+                raise
+            raise self.error_class(str(err)) from None
         return data_list
 
     def prepare_data(self, idx):
         info = self.get_data_info(idx)
         try:
             return self.pipeline(info)
-        except DataError:
+        except self.error_class:
             raise
+        except DataError as err:
+            raise self.error_class(str(err)) from err.__cause__
         except Exception as err:
             # Decoders name a byte buffer, not the file (PIL: 'cannot identify image file
             # <_io.BytesIO ...>'): say which file it was.
             undecodable = undecodable_files(info, self.sample_file_keys)
             if undecodable:
-                raise DataError(f'sample {idx}: {undecodable}') from err
-            raise DataError(
+                raise self.error_class(f'sample {idx}: {undecodable}') from err
+            raise self.error_class(
                 f'sample {idx} failed to load ({sample_files(info, self.sample_file_keys)}): '
                 f'{type(err).__name__}: {err}'
             ) from err
+
+
+def checked_dataset(name=None):
+    """Class decorator for a dataset that configs name: register it in every dataset registry.
+
+    The class must derive from :class:`CheckedSamplesMixin` placed before the mmengine
+    ``BaseDataset`` it checks, so that the mixin's ``load_data_list`` and ``prepare_data`` wrap
+    the dataset's own; anything else is a programming error, refused at import with a TypeError.
+
+    Args:
+        name (str, optional): the registry name; defaults to the class name.
+    """
+
+    def wrap(cls):
+        mro = cls.__mro__
+        if CheckedSamplesMixin not in mro or BaseDataset not in mro:
+            raise TypeError(
+                f'{cls.__name__}: a registered dataset derives from CheckedSamplesMixin and an '
+                'mmengine BaseDataset'
+            )
+        if mro.index(CheckedSamplesMixin) > mro.index(BaseDataset):
+            raise TypeError(
+                f'{cls.__name__}: CheckedSamplesMixin must come before the dataset it checks '
+                'in the bases'
+            )
+        return register_dataset(name)(cls)
+
+    return wrap

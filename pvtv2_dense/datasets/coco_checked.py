@@ -13,8 +13,7 @@ from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
 
 from ..errors import DataError
-from ..registry import register_dataset
-from .checks import CheckedSamplesMixin
+from .checks import CheckedSamplesMixin, checked_dataset
 
 IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
 ANNOTATION_FIELDS = ('id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd')
@@ -145,7 +144,7 @@ class _CheckedCOCO(COCO):
         super().createIndex()
 
 
-@register_dataset()
+@checked_dataset()
 class CheckedCocoDataset(CheckedSamplesMixin, CocoDataset):
     """CocoDataset that validates its annotation file (same arguments as ``CocoDataset``).
 

@@ -7,7 +7,8 @@ from its image gives masks and a semantic map that no longer line up with the pi
 catch these with one line naming the file and the segment:
 
 - :class:`CheckedCocoPanopticDataset` checks the JSON as it is loaded: image, annotation and
-  segment fields, known images and categories, unique segment ids, boxes inside their image.
+  segment fields, known images and categories, unique segment ids, boxes inside their image;
+  and that every listed image and PNG exists.
 - :class:`CheckedLoadPanopticAnnotations` (in place of ``LoadPanopticAnnotations``) checks each
   PNG as it is decoded: it exists, has its image's size, and holds every segment of the JSON.
 """
@@ -24,7 +25,8 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.fileio import get
 
 from ..errors import DataError
-from ..registry import register_dataset, register_transform
+from ..registry import register_transform
+from .checks import CheckedSamplesMixin, checked_dataset
 from .coco_checked import BOX_TOLERANCE, MAX_REPORTED, index_images, is_number
 
 SEGMENT_FIELDS = ('id', 'category_id', 'area', 'bbox', 'iscrowd')
@@ -139,16 +141,21 @@ class _CheckedCOCOPanoptic(COCOPanoptic):
         super().createIndex()
 
 
-@register_dataset()
-class CheckedCocoPanopticDataset(CocoPanopticDataset):
+@checked_dataset()
+class CheckedCocoPanopticDataset(CheckedSamplesMixin, CocoPanopticDataset):
     """CocoPanopticDataset that validates its JSON on load (same arguments).
 
     Every image needs ``id, file_name, width, height``; every annotation ``image_id, file_name,
     segments_info`` of a known image; every segment ``id`` (> 0, unique in its image),
     ``category_id`` (a known category), ``bbox`` inside its image, ``area`` and ``iscrowd``.
     Any violation raises ``PanopticDataError`` naming the file, the PNG and the segment ids.
-    Pair it with ``CheckedLoadPanopticAnnotations``, which checks the PNGs.
+    The image and PNG folders and every listed image and PNG must exist, and a sample that fails
+    to load is named (:class:`CheckedSamplesMixin`). Pair it with
+    ``CheckedLoadPanopticAnnotations``, which checks each PNG's content.
     """
+
+    sample_file_keys = ('img_path', 'seg_map_path')
+    error_class = PanopticDataError
 
     def load_data_list(self):
         # get_local_path may hand the API a temporary copy; errors name the configured file.

@@ -16,13 +16,13 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from ..errors import DataError
-from ..registry import register_dataset
+from .checks import CheckedSamplesMixin, checked_dataset
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 
-@register_dataset()
-class ImageNetFolder(BaseDataset):
+@checked_dataset()
+class ImageNetFolder(CheckedSamplesMixin, BaseDataset):
     """Image classification from an ImageNet-style folder and annotation list.
 
     Args:
@@ -34,6 +34,8 @@ class ImageNetFolder(BaseDataset):
             number of ``metainfo['classes']``, or of folders, when known.
         **kwargs: other :class:`mmengine.dataset.BaseDataset` options (pipeline, test_mode...).
     """
+
+    sample_file_keys = ('img_path',)
 
     def __init__(
         self,
@@ -62,6 +64,11 @@ class ImageNetFolder(BaseDataset):
     def _scan(self, root, classes):
         items = []
         for label, name in enumerate(classes):
+            if not osp.isdir(osp.join(root, name)):
+                raise DataError(
+                    f'class folder {osp.join(root, name)} does not exist (class {label} of '
+                    f'{len(classes)} in metainfo classes)'
+                )
             files = sorted(
                 f for f in os.listdir(osp.join(root, name)) if f.lower().endswith(IMG_EXTENSIONS)
             )
@@ -89,6 +96,9 @@ class ImageNetFolder(BaseDataset):
                     )
                 items.append((path, label, n))
         return items
+
+    def check_sample_files(self, data_list):
+        """Nothing more: the list reader checked each listed file, naming the list and line."""
 
     def load_data_list(self):
         root = self.data_prefix['img_path']

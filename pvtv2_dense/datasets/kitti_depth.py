@@ -2,14 +2,13 @@
 
 import os.path as osp
 
-from mmseg.datasets import BaseSegDataset, NYUDataset
+from mmseg.datasets import BaseSegDataset
 
 from ..errors import DataError
-from ..registry import register_dataset
-from .checks import CheckedSamplesMixin
+from .checks import CheckedSamplesMixin, checked_dataset
 
 
-@register_dataset()
+@checked_dataset()
 class KITTIDepthDataset(CheckedSamplesMixin, BaseSegDataset):
     """KITTI raw frames with projected-LiDAR ground truth, listed by a split file.
 
@@ -65,9 +64,3 @@ class KITTIDepthDataset(CheckedSamplesMixin, BaseSegDataset):
                         ) from None
                 data_list.append(info)
         return data_list
-
-
-@register_dataset()
-class CheckedNYUDataset(CheckedSamplesMixin, NYUDataset):
-    """mmseg's ``NYUDataset`` with the checks of :class:`CheckedSamplesMixin`: the folders exist,
-    every image has its depth map, and a sample that fails to load names its files."""

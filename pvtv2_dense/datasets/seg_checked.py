@@ -8,20 +8,21 @@ IoU metric or crashes the loss without saying which file holds it. Two pieces fi
 - :class:`CheckSegAnnotation`, a transform placed right after ``LoadAnnotations``: the label map
   must have the image's original size, one channel, and only values in ``[0, num_classes)`` or
   the ignore index.
-- ``Checked*Dataset``: mmseg's datasets that, when the file list is built, require an annotation
-  for every image, and that name the image and annotation of any sample that fails to load
-  (e.g. an unreadable image).
+- :class:`CheckedSegDatasetMixin`, the base of the checked segmentation datasets
+  (``ade20k.py``, ``cityscapes.py``, ``seg_folder.py``): when the file list is built it requires
+  an annotation for every image and reads a few label maps for the label-value traps of
+  :mod:`.seg_labels`; a sample that fails to load later names its image and annotation.
 """
 
 import os.path as osp
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmseg.datasets import ADE20KDataset, CityscapesDataset
 
 from ..errors import ConfigError, DataError
-from ..registry import register_dataset, register_transform
+from ..registry import register_transform
 from .checks import CheckedSamplesMixin, out_of_range
+from .seg_labels import label_problem, spread
 
 
 class SegDataError(DataError):
@@ -80,13 +81,14 @@ class CheckSegAnnotation(BaseTransform):
 
 
 class CheckedSegDatasetMixin(CheckedSamplesMixin):
-    """:class:`CheckedSamplesMixin` for an mmseg ``BaseSegDataset``, in segmentation words."""
+    """:class:`CheckedSamplesMixin` for an mmseg ``BaseSegDataset``, in segmentation words.
 
-    def load_data_list(self):
-        try:
-            return super().load_data_list()
-        except DataError as err:
-            raise SegDataError(str(err)) from None
+    Besides the files, the dataset reads a few label maps when it is built and stops on the
+    label-value traps of :mod:`.seg_labels` (0/255 binary masks, ``reduce_zero_label`` on 0/1
+    masks, labels above the class count, colour masks), with one line saying what to set.
+    """
+
+    error_class = SegDataError
 
     def no_samples_message(self):
         img_dir = self.data_prefix.get('img_path')
@@ -108,20 +110,25 @@ class CheckedSegDatasetMixin(CheckedSamplesMixin):
                 f'(expected suffix {self.seg_map_suffix!r}): {examples}'
             )
 
-    def prepare_data(self, idx):
-        try:
-            return super().prepare_data(idx)
-        except SegDataError:
-            raise
-        except DataError as err:
-            raise SegDataError(str(err)) from err.__cause__
-
-
-@register_dataset()
-class CheckedADE20KDataset(CheckedSegDatasetMixin, ADE20KDataset):
-    """mmseg's ``ADE20KDataset`` with the checks of :class:`CheckedSegDatasetMixin`."""
-
-
-@register_dataset()
-class CheckedCityscapesDataset(CheckedSegDatasetMixin, CityscapesDataset):
-    """mmseg's ``CityscapesDataset`` with the checks of :class:`CheckedSegDatasetMixin`."""
+    def check_data_list(self, data_list):
+        name = type(self).__name__
+        classes = self.metainfo.get('classes')
+        if not classes:
+            raise ConfigError(
+                f'{name}: no classes; set metainfo=dict(classes=(...), palette=[...]) on the '
+                'dataset'
+            )
+        for transform in getattr(self.pipeline, 'transforms', []):
+            reduce = getattr(transform, 'reduce_zero_label', None)
+            if reduce is not None and bool(reduce) != bool(self.reduce_zero_label):
+                raise ConfigError(
+                    f'{name}: {type(transform).__name__}(reduce_zero_label={reduce}) but the '
+                    f'dataset has reduce_zero_label={self.reduce_zero_label}; set it on the '
+                    'dataset only'
+                )
+        paths = [d['seg_map_path'] for d in data_list if d.get('seg_map_path')]
+        problem = label_problem(
+            spread(paths), len(classes), self.ignore_index, self.reduce_zero_label
+        )
+        if problem:
+            raise SegDataError(problem)

@@ -23,8 +23,8 @@ import torch
 from ..checkpoint import to_pvtv2_dense
 from ..checkpoint.hf_glpn import hf_glpn_to_depth_estimator
 from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
-from ..cli import CLIError
-from ..cli.outputs import replace_path
+from ..errors import ExportError
+from ..fileio.outputs import replace_path
 from ..models.backbones.pvt_v2_options import PER_STAGE
 
 # Every LayerNorm of HF Segformer and GLPN is nn.LayerNorm's default.
@@ -94,13 +94,13 @@ def _check_eps(backbone, want, what):
     if eps is None:
         one = f'one LayerNorm eps ({want:g})' if want is not None else 'one LayerNorm eps'
         value = f'{want:g}' if want is not None else 'X'
-        raise CLIError(
+        raise ExportError(
             f'{what} has {one} and the model uses the official PVTv2 mix (1e-5 in the patch '
             'embeddings and the reduction, 1e-6 elsewhere), which it cannot express; export a '
             f'model trained with layer_norm_eps={value} in its backbone options'
         )
     if want is not None and eps != want:
-        raise CLIError(
+        raise ExportError(
             f'{what} has LayerNorm eps {want:g} in every norm, the model has layer_norm_eps={eps:g}'
         )
 
@@ -108,11 +108,11 @@ def _check_eps(backbone, want, what):
 def _check_segformer_encoder(backbone, what):
     opts = backbone.arch
     if opts['linear_attention']:
-        raise CLIError(f'{what} has no linear SRA (linear_attention=True) counterpart')
+        raise ExportError(f'{what} has no linear SRA (linear_attention=True) counterpart')
     if not opts['qkv_bias']:
-        raise CLIError(f'{what} always has query/key/value biases; the model has qkv_bias=False')
+        raise ExportError(f'{what} always has query/key/value biases; the model has qkv_bias=False')
     if not isinstance(opts['hidden_act'], str):
-        raise CLIError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
+        raise ExportError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
     _check_eps(backbone, HF_SEGFORMER_EPS, what)
 
 
@@ -133,10 +133,10 @@ def classification_target(model):
     _check_eps(model.backbone, None, what)
     opts = dict(model.backbone.arch)
     if not isinstance(opts['hidden_act'], str):
-        raise CLIError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
+        raise ExportError(f'{what} needs hidden_act as a name, got {opts["hidden_act"]!r}')
     num = model.num_classes
     if num < 1:
-        raise CLIError(f'{what}: a classifier with num_classes={num} has no classification head')
+        raise ExportError(f'{what}: a classifier with num_classes={num} has no classification head')
     config = PvtV2Config(**opts, num_labels=num, **_labels(model, num))
     return PvtV2ForImageClassification(config), _classifier_to_ours
 
@@ -150,17 +150,17 @@ def segmentation_target(model):
     what = "transformers' SegformerConfig"
     head = model.decode_head
     if not isinstance(model.backbone, PVTv2) or not isinstance(head, AllMLPHead):
-        raise CLIError(
+        raise ExportError(
             f'{what} is a PVTv2/MiT encoder with the all-MLP head; the model has '
             f'{type(model.backbone).__name__} + {type(head).__name__}'
         )
     if getattr(model, 'auxiliary_head', None) is not None:
-        raise CLIError(f'{what} has no auxiliary head; the model has one')
+        raise ExportError(f'{what} has no auxiliary head; the model has one')
     n = model.backbone.arch['num_encoder_blocks']
     if list(head.in_index) != list(range(n)) or tuple(model.backbone.out_indices) != tuple(
         range(n)
     ):
-        raise CLIError(f'{what} decodes every encoder level; the head reads {head.in_index}')
+        raise ExportError(f'{what} decodes every encoder level; the head reads {head.in_index}')
     _check_segformer_encoder(model.backbone, what)
     opts = model.backbone.arch
     config = SegformerConfig(
@@ -184,7 +184,7 @@ def depth_target(model):
     what = "transformers' GLPNConfig"
     head = model.decode_head
     if not isinstance(model.backbone, PVTv2) or not isinstance(head, GLPNHead):
-        raise CLIError(
+        raise ExportError(
             f'{what} is a PVTv2/MiT encoder with the GLPN decoder; the model has '
             f'{type(model.backbone).__name__} + {type(head).__name__}'
         )
@@ -203,7 +203,7 @@ def hf_target(model):
     """The HF model (random weights) and the HF -> ours converter for ``model``.
 
     Raises:
-        CLIError: naming what has no transformers counterpart.
+        ExportError: naming what has no transformers counterpart.
     """
     from mmseg.models.segmentors import DepthEstimator, EncoderDecoder
 
@@ -215,7 +215,7 @@ def hf_target(model):
         return depth_target(model)
     if isinstance(model, EncoderDecoder):
         return segmentation_target(model)
-    raise CLIError(
+    raise ExportError(
         f'{type(model).__name__} has no transformers counterpart (exported: '
         'PVTv2ImageClassifier, EncoderDecoder with an all-MLP head, DepthEstimator with GLPNHead)'
     )
@@ -269,7 +269,7 @@ def compare(model, hf_model, sizes=None, seed=0):
         with torch.no_grad():
             want, got = ours(x), hf_outputs(hf_model, x)
         if want.shape != got.shape:
-            raise CLIError(f'HF output shape {tuple(got.shape)}, ours {tuple(want.shape)}')
+            raise ExportError(f'HF output shape {tuple(got.shape)}, ours {tuple(want.shape)}')
         worst = max(worst, float((want - got).abs().max()))
     return worst
 
@@ -308,7 +308,7 @@ def export_hf(model, out_dir, tolerance=TOLERANCE, cfg=None):
         loaded = type(hf_model).from_pretrained(tmp).eval()
         diff = compare(model, loaded)
         if not diff <= tolerance:
-            raise CLIError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
+            raise ExportError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
         replace_path(tmp, out_dir)
     finally:
         if osp.exists(tmp):

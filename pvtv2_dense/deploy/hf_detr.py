@@ -20,6 +20,7 @@ import torch
 
 from ..checkpoint.hf_deformable_detr import HEAD_ALIASES, hf_deformable_detr_to_ours
 from ..errors import ConfigError, InputError
+from ..fileio.outputs import replace_path
 from .hf import _check_eps, _labels, invert_converter
 
 WHAT = "transformers' DeformableDetrForObjectDetection"
@@ -285,7 +286,6 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None):
         dict: ``hf_class``, ``max_diff``, ``unused`` (HF keys that kept HF's init),
         ``processor`` (its class name, or None) and ``processor_notes``.
     """
-    from ..cli.outputs import replace_path
     from .hf_processors import image_processor
 
     hf_model, unused = to_hf_detr(model)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..cli import CLIError
+from ..errors import ExportError
 from .adaptive_pool import swap_adaptive_pools
 from .plain import TensorForward
 
@@ -39,20 +39,20 @@ _DETR_REFUSAL = (
 
 
 def require_onnx(runtime=True):
-    """Raise a one-line :class:`CLIError` when ``onnx`` (or ``onnxruntime``) is missing."""
+    """Raise a one-line :class:`ExportError` when ``onnx`` (or ``onnxruntime``) is missing."""
     import importlib.util
 
     for name in ('onnx', 'onnxscript') + (('onnxruntime',) if runtime else ()):
         if importlib.util.find_spec(name) is None:
-            raise CLIError(f'{name} is not installed: pip install -r requirements/deploy.txt')
+            raise ExportError(f'{name} is not installed: pip install -r requirements/deploy.txt')
 
 
 def check_exportable(model: nn.Module) -> None:
-    """Raise a one-line :class:`CLIError` for models that have no ONNX export."""
+    """Raise a one-line :class:`ExportError` for models that have no ONNX export."""
     from mmdet.models.detectors import BaseDetector
 
     if isinstance(model, BaseDetector):
-        raise CLIError(_DETR_REFUSAL.format(name=type(model).__name__))
+        raise ExportError(_DETR_REFUSAL.format(name=type(model).__name__))
 
 
 def _export_program(module, example, dynamic):
@@ -166,7 +166,7 @@ def verify_onnx(path, model, sizes, tolerance=DEFAULT_TOLERANCE, seed=0):
         list[tuple[tuple, float]]: each input shape and the largest absolute difference.
 
     Raises:
-        CLIError: when a difference exceeds ``tolerance`` or a shape differs.
+        ExportError: when a difference exceeds ``tolerance`` or a shape differs.
     """
     reference = TensorForward(model).eval()
     g = torch.Generator().manual_seed(seed)
@@ -177,14 +177,14 @@ def verify_onnx(path, model, sizes, tolerance=DEFAULT_TOLERANCE, seed=0):
             want = reference(x).float().numpy()
         got = run_onnx(path, x.numpy())
         if got.shape != want.shape:
-            raise CLIError(
+            raise ExportError(
                 f'{path}: ONNX Runtime output shape {got.shape} for input {tuple(x.shape)}, '
                 f'PyTorch gives {want.shape}'
             )
         diff = float(np.abs(got - want).max())
         results.append((tuple(x.shape), diff))
         if not diff <= tolerance:
-            raise CLIError(
+            raise ExportError(
                 f'{path}: ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}) '
                 f'for input {tuple(x.shape)}'
             )

@@ -11,7 +11,7 @@ import copy
 import torch
 from torch import nn
 
-from ..cli import CLIError
+from ..errors import ConfigError, InputError
 
 # Speed-up head types and the plain head with the same state dict.
 PLAIN_HEADS = {'FoldedAllMLPHead': 'AllMLPHead'}
@@ -46,7 +46,7 @@ def plain_model_cfg(model_cfg: dict) -> dict:
 
 def build_plain_model(cfg, checkpoint: str, config_path: str = None) -> nn.Module:
     """Build a config's model in its plain definition, in eval mode on the CPU, with the
-    checkpoint's weights (checked to fit; see :func:`pvtv2_dense.cli.check_checkpoint`).
+    checkpoint's weights (checked to fit; see :func:`pvtv2_dense.checkpoint.check_checkpoint`).
 
     Args:
         cfg (Config): the full config.
@@ -59,36 +59,30 @@ def build_plain_model(cfg, checkpoint: str, config_path: str = None) -> nn.Modul
     cfg.model = plain_model_cfg(cfg.model)
     try:
         return build_model(cfg, checkpoint, device='cpu', config_path=config_path)
-    except CLIError:
+    except InputError:  # names the file or key already
         raise
     except (KeyError, TypeError, ValueError) as err:
         where = config_path or 'the config'
-        raise CLIError(f'cannot build the model of {where}: {err}') from None
+        raise ConfigError(f'cannot build the model of {where}: {err}') from None
 
 
 class TensorForward(nn.Module):
-    """What ``model(inputs, mode='tensor')`` computes, as a module of one tensor argument.
+    """What ``model(inputs, data_samples, mode='tensor')`` computes, as a module of one tensor
+    argument (for export, its checks and FLOP counting).
 
-    mmengine models (mmseg segmentors and depth estimators, mmpretrain classifiers) take
-    ``mode='tensor'``; :class:`~pvtv2_dense.models.PVTv2ImageClassifier` returns its logits in a
-    dict. The output is a tensor (or a tuple of them), which export and checks can compare.
+    Every model of the configs is an mmengine ``BaseModel`` (mmseg segmentors and depth
+    estimators, mmdet detectors, our classifier); the output is a tensor or a tuple of them.
 
     Args:
         model (nn.Module): the model, in eval mode.
+        data_samples (list, optional): fixed data samples for models whose tensor mode reads
+            image metas (mmdet detectors, see :func:`pvtv2_dense.benchmark.dummy.dummy_batch`).
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, data_samples=None):
         super().__init__()
         self.model = model
-        self.takes_mode = _takes_mode(model)
+        self.data_samples = data_samples
 
     def forward(self, inputs: torch.Tensor):
-        if self.takes_mode:
-            return self.model(inputs, mode='tensor')
-        return self.model(inputs)['logits']
-
-
-def _takes_mode(model: nn.Module) -> bool:
-    from mmengine.model import BaseModel
-
-    return isinstance(model, BaseModel)
+        return self.model(inputs, self.data_samples, mode='tensor')

@@ -13,7 +13,8 @@ import os
 import os.path as osp
 import shutil
 
-from ..cli.outputs import replace_path
+from ..errors import ConfigError
+from ..fileio.outputs import replace_path
 
 PANOPTIC_METRIC = 'CocoPanopticMetric'
 _PREFIX = 'panoptic'
@@ -37,10 +38,10 @@ def staging_dir(out_dir: str) -> str:
 def direct_panoptic_results(cfg, out_dir: str, clean: bool = True) -> str:
     """Make every panoptic evaluator of ``cfg`` write its result files to the staging folder of
     ``out_dir`` (emptied first when ``clean``: what an interrupted run left); returns that
-    folder. Raises ValueError when the config has none."""
+    folder. Raises ConfigError when the config has none."""
     evaluators = panoptic_evaluators(cfg)
     if not evaluators:
-        raise ValueError(f'its test_evaluator has no {PANOPTIC_METRIC}')
+        raise ConfigError(f'test_evaluator: no {PANOPTIC_METRIC} to write panoptic results')
     staging = staging_dir(out_dir)
     if clean:
         shutil.rmtree(staging, ignore_errors=True)

@@ -128,3 +128,10 @@ def test_loader_reads_what_cv2_wrote(root):
     out = TRANSFORMS.build(dict(type='CheckedLoadImage'))(dict(img_path=path))
     np.testing.assert_array_equal(out['img'], cv2.imread(path, cv2.IMREAD_COLOR))
     assert out['ori_shape'] == (32, 32)
+
+
+def test_class_folder_named_in_classes_but_missing(root):
+    classes = (*WNIDS[:2], 'n00000000')
+    missing = osp.join(root, 'train', 'n00000000')
+    with pytest.raises(DataError, match=f'class folder {missing} does not exist'):
+        _dataset(root, ann=False, metainfo=dict(classes=classes))

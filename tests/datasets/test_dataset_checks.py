@@ -1,5 +1,5 @@
-"""The shared sample checks (``pvtv2_dense.datasets.checks``) on a dataset of a new kind: a
-classification-style list file, as the panoptic and classification sets will use them."""
+"""The shared sample checks (``pvtv2_dense.datasets.checks``) on a dataset of a new kind (a
+list file of ``IMAGE LABEL`` lines), and ``checked_dataset``'s refusal of unchecked classes."""
 
 import os.path as osp
 
@@ -107,3 +107,13 @@ def test_undecodable_file_is_named_at_load(root):
     info = dict(img_path=str(root / 'img' / '0.png'), seg_map_path=str(root / 'img' / '1.png'))
     assert sample_files(info) == f'image {root}/img/0.png, annotation {root}/img/1.png'
     assert undecodable_files(info).startswith(f'annotation {root}/img/1.png (9 bytes)')
+
+
+def test_checked_dataset_refuses_a_class_without_the_mixin_first():
+    from pvtv2_dense.datasets.checks import checked_dataset
+
+    with pytest.raises(TypeError, match='derives from CheckedSamplesMixin'):
+        checked_dataset()(_LabelListBase)
+    swapped = type('Swapped', (_LabelListBase, CheckedSamplesMixin), {})
+    with pytest.raises(TypeError, match='must come before the dataset it checks'):
+        checked_dataset()(swapped)

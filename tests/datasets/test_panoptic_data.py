@@ -145,13 +145,25 @@ def test_png_of_another_size_than_its_image(pan_root, tmp_path):
     assert msg == f'{png} is 60x64 (HxW) but its image 000000000001.jpg is 64x64'
 
 
-def test_missing_png_is_named(pan_root, tmp_path):
+def test_missing_png_is_named_when_the_dataset_is_built(pan_root, tmp_path):
     root = str(tmp_path / 'copy')
     shutil.copytree(pan_root, root)
     png = osp.join(root, 'annotations/panoptic_train2017/000000000002.png')
     os.remove(png)
+    with pytest.raises(PanopticDataError) as err:
+        _dataset(root, pipeline=[LOAD])
+    msg = str(err.value)
+    assert '\n' not in msg and '1 of 6 samples lack their seg_map_path' in msg and png in msg
+
+
+def test_png_removed_after_the_build_is_named_by_the_loader(pan_root, tmp_path):
+    root = str(tmp_path / 'copy')
+    shutil.copytree(pan_root, root)
+    dataset = _dataset(root, pipeline=[LOAD])
+    png = osp.join(root, 'annotations/panoptic_train2017/000000000002.png')
+    os.remove(png)
     with pytest.raises(PanopticDataError, match=f'^{png}: no such panoptic PNG'):
-        _dataset(root, pipeline=[LOAD])[1]
+        dataset[1]
 
 
 @pytest.mark.parametrize(

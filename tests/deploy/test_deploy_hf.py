@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from pvtv2_dense.checkpoint.hf_segformer import segformer_to_pvtv2_dense
-from pvtv2_dense.cli import CLIError, load_config
+from pvtv2_dense.cli import load_config
 from pvtv2_dense.deploy.hf import compare, export_hf, invert_converter, to_hf
 from pvtv2_dense.deploy.plain import build_plain_model
+from pvtv2_dense.errors import ExportError
 from tests.helpers.common import ROOT, TINY_ARCH
 from tests.helpers.deploy import write_task
 
@@ -128,7 +129,7 @@ def test_round_trip_ours_hf_ours_keeps_every_weight(task, tmp_path):
 )
 def test_what_hf_cannot_express_is_refused(task, options, message, tmp_path):
     model = _model(tmp_path, task, options)
-    with pytest.raises(CLIError) as err:
+    with pytest.raises(ExportError) as err:
         export_hf(model, str(tmp_path / 'hf'))
     assert str(err.value).startswith(message) and '\n' not in str(err.value)
     assert not (tmp_path / 'hf').exists()

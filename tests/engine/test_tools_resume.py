@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from pvtv2_dense.cli import read_checkpoint
+from pvtv2_dense.checkpoint import read_checkpoint
 from tests.helpers.common import ROOT, tiny_seg_cfg
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')

@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
 
-from pvtv2_dense.cli import read_checkpoint
+from pvtv2_dense.checkpoint import read_checkpoint
 from pvtv2_dense.datasets import generate_coco_panoptic
 from tests.helpers.panoptic import tiny_panoptic_cfg
 from tests.helpers.tools import run_script

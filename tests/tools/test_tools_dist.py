@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
 
-from pvtv2_dense.cli import read_checkpoint
+from pvtv2_dense.checkpoint import read_checkpoint
 from tests.helpers.common import ROOT, tiny_seg_cfg
 from tests.helpers.tools import run_script
 

@@ -22,7 +22,8 @@ import torch
 from mmengine.config import DictAction
 
 from pvtv2_dense.apis.inference import build_model, default_device
-from pvtv2_dense.benchmark.timing import time_step
+from pvtv2_dense.benchmark.dummy import dummy_batch
+from pvtv2_dense.benchmark.timing import time_predict
 from pvtv2_dense.cli import (
     CLIError,
     ToolParser,
@@ -62,30 +63,6 @@ def parse_args(argv=None):
     return args
 
 
-def dummy_batch(cfg, model, batch, height, width, device):
-    """Normalised random inputs and the data samples ``predict`` needs for this task."""
-    inputs = torch.randn(batch, 3, height, width, device=device)
-    if not str(cfg.get('default_scope', 'mmseg')).startswith('mmdet'):
-        return inputs, None  # mmseg segmentors and DepthEstimator fill in the metas themselves
-    from mmdet.structures import DetDataSample
-
-    meta = dict(
-        img_shape=(height, width),
-        ori_shape=(height, width),
-        pad_shape=(height, width),
-        batch_input_shape=(height, width),
-        scale_factor=(1.0, 1.0),
-        flip=False,
-    )
-    return inputs, [DetDataSample(metainfo=meta) for _ in range(batch)]
-
-
-@torch.no_grad()
-def benchmark(model, inputs, samples, device, warmup, repeat):
-    """Returns per-iteration seconds and peak-memory facts over the timed iterations."""
-    return time_step(lambda: model.predict(inputs, samples), device, warmup, repeat)
-
-
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
@@ -97,8 +74,8 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(cfg, args.checkpoint, device, args.config)
     height, width = args.shape
-    inputs, samples = dummy_batch(cfg, model, args.batch_size, height, width, device)
-    times, memory = benchmark(model, inputs, samples, device, args.warmup, args.repeat)
+    inputs, samples = dummy_batch(cfg, args.batch_size, height, width, device)
+    times, memory = time_predict(model, inputs, samples, device, args.warmup, args.repeat)
     median = statistics.median(times)
     result = dict(
         config=args.config,

@@ -1,8 +1,9 @@
 """Parameters and FLOPs of any config's model (segmentation, depth, detection, classification).
 
-Counted with mmengine's analysis tools (fvcore's counting: one multiply-add is one FLOP, the
-convention of the SegFormer and PVT papers), with fused scaled-dot-product attention counted as
-its two matrix products. No weights are loaded.
+Counted by :func:`pvtv2_dense.benchmark.complexity.complexity` with mmengine's analysis tools
+(fvcore's counting: one multiply-add is one FLOP, the convention of the SegFormer and PVT
+papers), with fused scaled-dot-product attention counted as its two matrix products. No weights
+are loaded.
 
 Examples:
     python tools/analysis_tools/get_flops.py \
@@ -15,13 +16,9 @@ import argparse
 import json
 import os.path as osp
 
-import torch
-from mmengine.analysis import FlopAnalyzer, parameter_count
-from mmengine.analysis.jit_handles import get_shape
-from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.config import DictAction
-from mmengine.registry import DefaultScope, init_default_scope
 
+from pvtv2_dense.benchmark.complexity import complexity
 from pvtv2_dense.cli import (
     CLIError,
     ToolParser,
@@ -30,60 +27,6 @@ from pvtv2_dense.cli import (
     load_config,
     refuse_overwrite,
 )
-
-
-def sdpa_flop_jit(inputs, outputs):
-    """FLOPs of ``scaled_dot_product_attention``: q @ k^T and attn @ v (multiply-adds)."""
-    q, k, v = (get_shape(x) for x in inputs[:3])
-    batch = 1
-    for d in q[:-2]:
-        batch *= d
-    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
-
-
-class _TensorForward(torch.nn.Module):
-    """Calls the model's tensor-mode forward with data samples built for the input size."""
-
-    def __init__(self, model, scope, shape):
-        super().__init__()
-        self.model = model
-        h, w = shape
-        meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), batch_input_shape=(h, w),
-                    scale_factor=(1.0, 1.0))  # fmt: skip
-        if scope == 'mmdet':
-            from mmdet.structures import DetDataSample
-
-            self.samples = [DetDataSample(metainfo=meta)]
-        else:
-            from mmseg.structures import SegDataSample
-
-            self.samples = [SegDataSample(metainfo=meta)]
-
-    def forward(self, x):
-        # The classifier's tensor mode needs no data samples.
-        if not hasattr(self.model, '_forward'):
-            return self.model(x, mode='tensor')
-        return self.model._forward(x, self.samples)
-
-
-def complexity(cfg, shape):
-    """(params, flops, table) of ``cfg.model`` on one (3, H, W) image."""
-    scope = cfg.get('default_scope', 'mmseg')
-    init_default_scope(scope)
-    with DefaultScope.overwrite_default_scope(scope):
-        from mmengine.registry import MODELS
-
-        model = MODELS.build(cfg.model).eval()
-    wrapped = _TensorForward(model, scope, shape).eval()
-    x = torch.zeros(1, 3, *shape)
-    with torch.no_grad():
-        analyzer = FlopAnalyzer(wrapped, (x,))
-        analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        flops = analyzer.total()
-        table = complexity_stats_table(analyzer, max_depth=3)
-    params = parameter_count(model)['']
-    return params, flops, table
 
 
 @cli_entry

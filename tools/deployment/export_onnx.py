@@ -24,6 +24,7 @@ import sys
 from mmengine.config import DictAction
 
 from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.errors import ExportError
 
 
 def parse_args(argv=None):
@@ -68,7 +69,7 @@ def main(argv=None):
         sizes = deploy_onnx.verify_sizes(shape, args.dynamic)
         try:
             results = deploy_onnx.verify_onnx(args.out, model, sizes, args.tolerance)
-        except CLIError as err:
+        except ExportError as err:
             print(f'verify failed: {err}', file=sys.stderr)
             return 1
         for input_shape, diff in results:

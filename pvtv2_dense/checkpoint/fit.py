@@ -1,10 +1,12 @@
-"""Checkpoint arguments of the tools: read safely, and check that they fit the model."""
+"""Checkpoints given for a whole model (a tool's argument, ``load_from``): read safely, and
+check that they fit the model."""
 
 import os.path as osp
 import re
 
 from ..errors import CheckpointError
-from .errors import CLIError, one_line
+from .loading import describe
+from .sources import is_url
 
 
 def unwrap_model(model):
@@ -17,24 +19,27 @@ def unwrap_model(model):
 
 
 def read_checkpoint(path):
-    """Load a checkpoint file (safe loading) or raise a one-line :class:`CLIError`."""
+    """Load a checkpoint file or URL (safe loading, see :mod:`.safety`) or raise a one-line
+    :class:`CheckpointError`."""
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    if not osp.isfile(path):
-        raise CLIError(f'checkpoint {path} does not exist')
+    if not is_url(path) and not osp.isfile(path):
+        raise CheckpointError(f'checkpoint {path} does not exist')
     try:
         ckpt = _load_checkpoint(path, map_location='cpu')
     except CheckpointError:  # names the file and what is wrong with it
         raise
     except Exception as err:
-        raise CLIError(f'cannot read checkpoint {path}: {one_line(err)}') from None
+        first = str(err).strip().splitlines()
+        reason = first[0] if first else type(err).__name__
+        raise CheckpointError(f'cannot read checkpoint {path}: {reason}') from None
     if not isinstance(ckpt, dict):
-        raise CLIError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
+        raise CheckpointError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
     return ckpt
 
 
 def check_checkpoint(model, path, config_path=None):
-    """Raise a one-line :class:`CLIError` unless ``path`` holds weights for ``model``.
+    """Raise a one-line :class:`CheckpointError` unless ``path`` holds weights for ``model``.
 
     mmengine loads with ``strict=False`` and only warns, so a checkpoint of another variant
     would silently leave layers random. Here any shape mismatch, or any model tensor the
@@ -48,8 +53,6 @@ def check_checkpoint(model, path, config_path=None):
     Returns:
         dict: the loaded checkpoint.
     """
-    from pvtv2_dense.checkpoint import describe
-
     ckpt = read_checkpoint(path)
     sd = ckpt.get('state_dict', ckpt)
     sd = {re.sub(r'^module\.', '', k): v for k, v in sd.items() if hasattr(v, 'shape')}
@@ -63,7 +66,7 @@ def check_checkpoint(model, path, config_path=None):
         f'config {config_path}' if config_path else 'the model'
     )
     if not set(sd) & set(own):
-        raise CLIError(
+        raise CheckpointError(
             f'{what}: no tensor names in common (checkpoint e.g. {next(iter(sd), "<empty>")!r}, '
             f'model e.g. {next(iter(own))!r})'
         )
@@ -79,9 +82,9 @@ def check_checkpoint(model, path, config_path=None):
         own_bb = {k[9:]: v for k, v in own.items() if k.startswith('backbone.')}
         if any(k.startswith('layers.') for k in ck_bb):
             msg += f'; backbone in checkpoint: {describe(ck_bb)}; in config: {describe(own_bb)}'
-        raise CLIError(msg)
+        raise CheckpointError(msg)
     if missing:
-        raise CLIError(
+        raise CheckpointError(
             f'{what}: it lacks {len(missing)} of the model tensors, e.g. {missing[0]} '
             '(a backbone-only or other-task checkpoint?)'
         )

@@ -1,4 +1,4 @@
-"""Writing a tool's outputs without losing what a user made.
+"""Writing outputs without losing what a user made.
 
 A file is written under a temporary name beside its target and renamed over it only once
 complete, so an interrupted converter or export never leaves a half-written file under the
@@ -13,7 +13,7 @@ import os.path as osp
 import shutil
 import sys
 
-from .errors import CLIError
+from ..errors import OutputError
 
 
 @contextlib.contextmanager
@@ -67,14 +67,14 @@ def refuse_overwrite(path, option, overwrite=False):
         overwrite (bool): ``--overwrite`` was given.
 
     Raises:
-        CLIError: ``path`` holds something and ``overwrite`` is False.
+        OutputError: ``path`` holds something and ``overwrite`` is False.
     """
     if overwrite or not path or not osp.exists(path):
         return
     if osp.isdir(path) and not os.listdir(path):
         return
     what = 'is a folder that is not empty' if osp.isdir(path) else 'already exists'
-    raise CLIError(
+    raise OutputError(
         f'{option} {path} {what} (an earlier run?); choose another path, or pass --overwrite '
         'to write over it'
     )
@@ -99,7 +99,7 @@ def check_run_dir(work_dir, resume, overwrite=False):
         overwrite (bool): ``--overwrite``: start afresh there, writing over its checkpoints.
 
     Raises:
-        CLIError: the folder holds checkpoints and neither ``resume`` nor ``overwrite`` is set.
+        OutputError: the folder holds checkpoints and neither ``resume`` nor ``overwrite`` is set.
     """
     found = existing_run(work_dir)
     if not found:
@@ -115,7 +115,7 @@ def check_run_dir(work_dir, resume, overwrite=False):
             file=sys.stderr,
         )
     else:
-        raise CLIError(
+        raise OutputError(
             f'--work-dir {work_dir} holds an earlier run ({names}); pass --resume to continue '
             'it, --overwrite to start a new run there, or choose another --work-dir'
         )
