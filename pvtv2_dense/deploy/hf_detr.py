@@ -267,19 +267,35 @@ def compare_detr(model, hf_model, inputs=None, seed=0, dtype=torch.float32):
     return worst
 
 
-def export_hf_detr(model, out_dir, tolerance=TOLERANCE):
-    """Write a Deformable DETR as an HF transformers folder (config.json, model.safetensors).
+def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None):
+    """Write a Deformable DETR as an HF transformers folder (config.json, model.safetensors and,
+    from the config's test pipeline, preprocessor_config.json for ``pipeline('object-detection')``).
 
     The folder is written under a temporary name, loaded back with ``from_pretrained`` and
     compared with ``model`` (logits and normalized boxes, float32) before it is renamed.
 
+    Args:
+        model (nn.Module): ours (mmdet ``DeformableDETR``), eval mode.
+        out_dir (str): the folder (absent or empty, or it is replaced).
+        tolerance (float): the largest absolute output difference allowed.
+        cfg (Config, optional): the full config whose test pipeline and data preprocessor the
+            image processor reproduces; by default ``model.cfg``. Without one no processor is
+            written.
+
     Returns:
-        dict: ``hf_class``, ``max_diff`` and ``unused`` (HF keys that kept HF's init).
+        dict: ``hf_class``, ``max_diff``, ``unused`` (HF keys that kept HF's init),
+        ``processor`` (its class name, or None) and ``processor_notes``.
     """
+    from .hf_processors import image_processor
+
     hf_model, unused = to_hf_detr(model)
+    cfg = cfg if cfg is not None else getattr(model, 'cfg', None)
+    processor, notes = image_processor(hf_model, cfg) if cfg is not None else (None, [])
     tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
     try:
         save_hf_detr(hf_model, tmp)
+        if processor is not None:
+            processor.save_pretrained(tmp)
         loaded = type(hf_model).from_pretrained(tmp).eval()
         diff = compare_detr(model, loaded)
         if not diff <= tolerance:
@@ -288,7 +304,13 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE):
     finally:
         if osp.exists(tmp):
             shutil.rmtree(tmp)
-    return dict(hf_class=type(hf_model).__name__, max_diff=diff, unused=unused)
+    return dict(
+        hf_class=type(hf_model).__name__,
+        max_diff=diff,
+        unused=unused,
+        processor=type(processor).__name__ if processor is not None else None,
+        processor_notes=notes,
+    )
 
 
 def from_hf_detr(hf_model, cfg):

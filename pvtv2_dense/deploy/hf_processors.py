@@ -13,7 +13,11 @@ preprocessor (RGB, ImageNet mean/std, given in 0-255 and written as fractions of
   normalization. HF's own ``GLPNImageProcessor`` never normalizes, so a PVTv2 GLPN fed by it
   would see unnormalized pixels and answer a wrong depth without an error;
 - classification: ``ClsResizeShortEdge`` + ``ClsCenterCrop`` -> ``MobileNetV2ImageProcessor``
-  (shorter side, Pillow filter, centre crop).
+  (shorter side, Pillow filter, centre crop);
+- detection: mmdet's keep-ratio ``Resize(scale=(L, S))`` -> ``DeformableDetrImageProcessor``
+  (shorter side to S, longer side at most L, padding to the batch's largest image as mmdet's
+  data preprocessor pads; its post-processing picks the top 100 sigmoid scores as mmdet's
+  ``DeformableDETRHead`` does).
 
 What a processor reproduces only approximately is returned as notes, one line each.
 """
@@ -159,11 +163,53 @@ def classification_processor(cfg):
     return proc, notes
 
 
+def detection_processor(cfg):
+    """``(processor, notes)`` for an mmdet Deformable DETR config's test pipeline."""
+    from transformers import DeformableDetrImageProcessor
+
+    steps = image_steps(cfg)
+    _unsupported(steps, ('Resize',), 'detection')
+    norm = normalization(cfg)
+    notes = []
+    divisor = (cfg.model.get('data_preprocessor') or {}).get('pad_size_divisor', 1)
+    if divisor != 1:
+        notes.append(
+            f'the data preprocessor pads to a multiple of {divisor}; HF pads only to the '
+            "batch's largest image (the padding is masked, the backbone still sees it)"
+        )
+    max_per_img = (cfg.model.get('test_cfg') or {}).get('max_per_img', 100)
+    if max_per_img != 100:
+        notes.append(
+            f"test_cfg.max_per_img={max_per_img}: HF's object-detection pipeline keeps the "
+            f'top 100; pass top_k={max_per_img} to post_process_object_detection'
+        )
+    notes.append('mmdet clips boxes to the image; HF leaves them unclipped')
+    if not steps:
+        return DeformableDetrImageProcessor(do_resize=False, **norm), notes
+    resize = steps[0]
+    scale = resize.get('scale')
+    if scale is None or resize.get('scale_factor') is not None:
+        raise ConfigError('test pipeline: Resize by scale_factor has no HF processor counterpart')
+    scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+    if not resize.get('keep_ratio', False):
+        size = dict(height=int(scale[1]), width=int(scale[0]))
+        return DeformableDetrImageProcessor(size=size, resample=2, **norm), notes
+    long, short = max(scale), min(scale)
+    size = dict(shortest_edge=int(short), longest_edge=int(long))
+    notes.append(
+        f'Resize(scale={tuple(scale)}, keep_ratio=True): mmdet rounds the resized sides where '
+        "HF truncates one, and resizes with cv2 where HF uses Pillow's bilinear filter (it "
+        'averages when shrinking): pixels of a photo that is resized differ slightly'
+    )
+    return DeformableDetrImageProcessor(size=size, resample=2, **norm), notes
+
+
 # HF model class -> the function that writes its processor.
 PROCESSORS = {
     'SegformerForSemanticSegmentation': segmentation_processor,
     'GLPNForDepthEstimation': depth_processor,
     'PvtV2ForImageClassification': classification_processor,
+    'DeformableDetrForObjectDetection': detection_processor,
 }
 
 

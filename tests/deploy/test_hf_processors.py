@@ -9,6 +9,7 @@ from mmengine.config import Config
 from pvtv2_dense.deploy.hf_processors import (
     classification_processor,
     depth_processor,
+    detection_processor,
     segmentation_processor,
 )
 from pvtv2_dense.errors import ConfigError
@@ -56,6 +57,24 @@ def test_classification_configs_get_resize_and_centre_crop(path):
     assert proc.resample == 3 and proc.do_center_crop  # Pillow's bicubic, as ours
 
 
+@pytest.mark.parametrize('path', _configs('deformable_detr/*.py'), ids=osp.basename)
+def test_detection_configs_get_coco_resize_and_imagenet_norm(path):
+    proc, notes = detection_processor(Config.fromfile(path))
+    assert type(proc).__name__ == 'DeformableDetrImageProcessor'
+    assert proc.size == {'shortest_edge': 800, 'longest_edge': 1333} and proc.do_pad
+    assert proc.resample == 2 and proc.image_mean == pytest.approx(IMAGENET)
+    assert any(n.startswith('Resize(scale=(1333, 800)') for n in notes)
+
+
+def test_detection_without_resize_and_with_a_fixed_size():
+    cfg = _seg_cfg()
+    proc, _ = detection_processor(cfg)
+    assert not proc.do_resize
+    cfg = _seg_cfg(dict(type='Resize', scale=(640, 480), keep_ratio=False))
+    proc, _ = detection_processor(cfg)
+    assert proc.size == {'height': 480, 'width': 640}
+
+
 def _seg_cfg(step=None, **preprocessor):
     pipeline = [dict(type='LoadImageFromFile')] + ([step] if step else [])
     pre = dict(dict(mean=[1, 2, 3], std=[4, 5, 6], bgr_to_rgb=True), **preprocessor)
@@ -74,12 +93,26 @@ def _seg_cfg(step=None, **preprocessor):
             'test pipeline: Resize by scale_factor',
         ),
         (_seg_cfg(bgr_to_rgb=False), 'model.data_preprocessor: HF pipelines hand RGB images'),
+        (_seg_cfg(std=None), 'model.data_preprocessor: give both mean and std, or neither'),
     ],
 )
 def test_what_a_processor_cannot_express_is_refused(cfg, message):
     with pytest.raises(ConfigError) as err:
         segmentation_processor(cfg)
     assert str(err.value).startswith(message) and '\n' not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    'step, message',
+    [
+        (dict(type='RandomFlip', prob=1.0), 'RandomFlip has no HF detection processor counterpart'),
+        (dict(type='Resize', scale_factor=0.5, keep_ratio=True), 'Resize by scale_factor'),
+    ],
+)
+def test_what_the_detection_processor_cannot_express_is_refused(step, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        detection_processor(_seg_cfg(step))
+    assert '\n' not in str(err.value)
 
 
 def test_fixed_size_resize_gets_segformer_processor():

@@ -13,6 +13,7 @@ import traceback
 import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from pvtv2_dense.datasets import (
@@ -23,7 +24,7 @@ from pvtv2_dense.datasets import (
     generate_nyu,
 )
 
-from .common import ROOT, tiny_seg_cfg
+from .common import ROOT, TINY_ARCH, tiny_seg_cfg
 
 
 def run_tool(tool, args, cwd):
@@ -143,6 +144,8 @@ def build_workspace(t):
         with open(p(name + '.py'), 'w') as f:
             f.write(f"_base_ = ['./seg.py']\nparam_scheduler = [{scheduler}]\n")
 
+    _hf_export_configs(p)
+
     # Segmentation sets with one fault each (all in the training split: 2 iterations of batch 2
     # draw every one of the 4 images).
     train_ann = 'annotations/training'
@@ -225,6 +228,61 @@ def build_workspace(t):
     )
     bad['pan_png_size_root'] = root + '/'
     return dict(t=t, p=p, ade=ade, bad=bad)
+
+
+# Test pipelines and data preprocessors that no HF image processor reproduces (export_hf.py);
+# the models are exportable otherwise (one LayerNorm eps).
+_HF_SEG = "_base_ = ['./seg.py']\nmodel = dict(backbone=dict(layer_norm_eps=1e-5){})\n"
+_HF_PIPELINES = {
+    'hf_flip': "dict(type='RandomFlip', prob=1.0)",
+    'hf_scale_factor': "dict(type='Resize', scale_factor=0.5, keep_ratio=True)",
+    'hf_cls_order': "dict(type='ClsCenterCrop', size=64), dict(type='ClsResizeShortEdge', size=64)",
+    'hf_cls_interp': "dict(type='ClsResizeShortEdge', size=64, interpolation='area'), "
+    "dict(type='ClsCenterCrop', size=64)",
+}
+
+
+def _hf_export_configs(p):
+    """``hf_*.py`` on the tiny segmenter (``seg.py``, ``good.pth``), a tiny classifier
+    (``cls.py``, ``cls.pth``) and the Deformable DETR quickstart (``det.pth``), one fault each in
+    what the HF image processor reproduces."""
+    cls = Config.fromfile(
+        osp.join(ROOT, 'configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py')
+    )
+    cls.model.backbone.arch = dict(TINY_ARCH, layer_norm_eps=1e-6)
+    cls.dump(p('cls.py'))
+    init_default_scope(cls.get('default_scope', 'mmpretrain'))
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=MODELS.build(cls.model).state_dict(), meta={}), p('cls.pth'))
+    for name, steps in _HF_PIPELINES.items():
+        base, load, pack = (
+            ('cls', 'CheckedLoadImage', 'PackClsInputs')
+            if 'cls' in name
+            else ('seg', 'LoadImageFromFile', 'PackSegInputs')
+        )
+        pipeline = f"[dict(type='{load}'), {steps}, dict(type='{pack}')]"
+        text = _HF_SEG.format('') if base == 'seg' else "_base_ = ['./cls.py']\n"
+        with open(p(name + '.py'), 'w') as f:
+            f.write(text + f'test_dataloader = dict(dataset=dict(pipeline={pipeline}))\n')
+    with open(p('hf_bgr.py'), 'w') as f:
+        f.write(_HF_SEG.format(', data_preprocessor=dict(bgr_to_rgb=False)'))
+    # The Deformable DETR quickstart, exportable (GroupNorm 32, one eps), a flip in its test
+    # pipeline; its checkpoint fits the model.
+    det_qs = (
+        'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
+    )
+    with open(p('hf_det_flip.py'), 'w') as f:
+        f.write(
+            f'_base_ = [{osp.join(ROOT, det_qs)!r}]\n'
+            'model = dict(backbone=dict(layer_norm_eps=1e-6),\n'
+            "             neck=dict(norm_cfg=dict(type='GN', num_groups=32)))\n"
+            "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile'),\n"
+            "    dict(type='RandomFlip', prob=1.0), dict(type='PackDetInputs')]))\n"
+        )
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    det = MODELS.build(Config.fromfile(p('hf_det_flip.py')).model)
+    torch.save(dict(state_dict=det.state_dict(), meta={}), p('det.pth'))
 
 
 class _Payload:

@@ -129,6 +129,11 @@ def infer(ckpt, *inputs, extra=()):
     ]
 
 
+def hf_export(config, ckpt='good.pth'):
+    """export_hf.py on a workspace config whose test pipeline or data preprocessor is bad."""
+    return lambda w: [w['p'](config + '.py'), w['p'](ckpt), w['p']('runs', 'hf')]
+
+
 def names(*parts):
     return lambda w: [w['p'](x) if x.endswith(('.pth', '.pkl', '.py')) else x for x in parts]
 
@@ -285,6 +290,22 @@ CASES = [
     Case('export-hf-truncated', 'model_converters/export_hf.py',
          lambda w: [w['p']('seg.py'), w['p']('trunc.pth'), w['p']('runs', 'hf')],
          names('trunc.pth', 'truncated')),
+    # what no HF image processor reproduces (pvtv2_dense/deploy/hf_processors.py)
+    Case('export-hf-step-without-counterpart', 'model_converters/export_hf.py',
+         hf_export('hf_flip'), lambda w: ['RandomFlip has no HF segmentation processor']),
+    Case('export-hf-resize-scale-factor', 'model_converters/export_hf.py',
+         hf_export('hf_scale_factor'), lambda w: ['Resize by scale_factor']),
+    Case('export-hf-bgr-model', 'model_converters/export_hf.py',
+         hf_export('hf_bgr'), lambda w: ['model.data_preprocessor', 'bgr_to_rgb=True']),
+    Case('export-hf-cls-crop-before-resize', 'model_converters/export_hf.py',
+         hf_export('hf_cls_order', 'cls.pth'),
+         lambda w: ["expected ClsResizeShortEdge then ClsCenterCrop, got ['ClsCenterCrop'"]),
+    Case('export-hf-cls-interpolation', 'model_converters/export_hf.py',
+         hf_export('hf_cls_interp', 'cls.pth'),
+         lambda w: ["interpolation 'area' has no Pillow code"]),
+    Case('export-hf-detr-step-without-counterpart', 'model_converters/export_hf.py',
+         hf_export('hf_det_flip', 'det.pth'),
+         lambda w: ['RandomFlip has no HF detection processor counterpart']),
     Case('convert-nyu-not-hdf5', 'dataset_converters/nyu_labeled_mat.py',
          names('junk.pth', 'nyu_out'), names('junk.pth', 'HDF5')),
     # quickstart and analysis tools

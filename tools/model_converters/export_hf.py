@@ -9,12 +9,13 @@
 
 OUT_DIR gets config.json, model.safetensors and preprocessor_config.json: the HF image processor
 that reproduces the config's test pipeline (resize, crop, ImageNet mean/std), so that
-transformers.pipeline('image-segmentation' | 'depth-estimation' | 'image-classification',
-model=OUT_DIR) answers what tools/infer.py answers. The folder is loaded back with
-from_pretrained and its outputs compared with ours (model(inputs, mode='tensor')) before it is
-renamed into place; a difference above --tolerance fails. What transformers' configs cannot
-express is refused in one line: linear SRA or qkv_bias=False in Segformer/GLPN, a LayerNorm eps
-other than HF's (Segformer/GLPN: 1e-5 in every norm; PvtV2: one value in every norm).
+transformers.pipeline('image-segmentation' | 'depth-estimation' | 'image-classification' |
+'object-detection', model=OUT_DIR) answers what tools/infer.py answers. The folder is loaded
+back with from_pretrained and its outputs compared with ours (model(inputs, mode='tensor'))
+before it is renamed into place; a difference above --tolerance fails. What transformers'
+configs cannot express is refused in one line: linear SRA or qkv_bias=False in Segformer/GLPN, a
+LayerNorm eps other than HF's (Segformer/GLPN: 1e-5 in every norm; PvtV2: one value in every
+norm).
 
 Examples:
     python tools/model_converters/export_hf.py CONFIG CKPT hf/segformer-b0-ade \\
