@@ -33,6 +33,10 @@ class SegDataError(DataError):
 class CheckSegAnnotation(BaseTransform):
     """Check a freshly loaded label map against its image; put it right after ``LoadAnnotations``.
 
+    A sample without ``seg_map_path`` (inference: mmseg's ``MMSegInferencer`` drops
+    ``LoadAnnotations`` but keeps this step) passes unchanged; a sample that names an annotation
+    which was not loaded fails.
+
     Args:
         num_classes (int): valid labels are ``0 .. num_classes - 1`` (after ``reduce_zero_label``).
         ignore_index (int): the one other value allowed. Defaults to 255.
@@ -48,6 +52,9 @@ class CheckSegAnnotation(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         seg = results.get('gt_seg_map')
+        if seg is None and results.get('seg_map_path') is None:
+            # Inference (e.g. mmseg's MMSegInferencer): no annotation to check, as for its loader.
+            return results
         path = results.get('seg_map_path', '<annotation>')
         if seg is None:
             raise SegDataError(

@@ -352,3 +352,11 @@ def test_nyu_labeled_mat_converter(tmp_path):
     assert d0[0, 0] == 0  # invalid stays invalid
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode != 0 and 'exists' in again.stderr  # nothing overwritten silently
+
+
+def test_checked_depth_loading_lets_inference_through():
+    image_only = dict(img=np.zeros((4, 4, 3), np.uint8), seg_fields=[])
+    out = LoadCheckedDepthAnnotation()(dict(image_only))
+    assert 'gt_depth_map' not in out and out['seg_fields'] == []
+    with pytest.raises(FileNotFoundError):  # a sample that names a map still has to have it
+        LoadCheckedDepthAnnotation()(dict(image_only, depth_map_path='/nonexistent/d.png'))

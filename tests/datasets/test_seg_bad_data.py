@@ -108,3 +108,13 @@ def test_check_needs_a_class_count():
     with pytest.raises(ConfigError, match='num_classes'):
         CheckSegAnnotation(num_classes=0)
     np.testing.assert_equal(CheckSegAnnotation(3).num_classes, 3)
+
+
+def test_check_lets_inference_through_but_not_an_unloaded_annotation():
+    from pvtv2_dense.datasets import CheckSegAnnotation
+
+    check = CheckSegAnnotation(num_classes=3)
+    image_only = dict(img=np.zeros((4, 4, 3), np.uint8), ori_shape=(4, 4))
+    assert check(dict(image_only)) == image_only  # inference: nothing to check
+    with pytest.raises(SegDataError, match='a.png: no label map loaded'):
+        check(dict(image_only, seg_map_path='a.png'))

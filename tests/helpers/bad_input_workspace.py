@@ -22,6 +22,7 @@ from pvtv2_dense.datasets import (
     generate_coco_panoptic,
     generate_imagenet,
     generate_nyu,
+    generate_seg_folder,
 )
 
 from .common import ROOT, TINY_ARCH, tiny_seg_cfg
@@ -227,6 +228,7 @@ def build_workspace(t):
         png_dir, '.png', lambda f: cv2.imwrite(f, np.zeros((32, 32, 3), np.uint8))
     )
     bad['pan_png_size_root'] = root + '/'
+    _custom_seg_faults(p, bad)
     return dict(t=t, p=p, ade=ade, bad=bad)
 
 
@@ -283,6 +285,68 @@ def _hf_export_configs(p):
     torch.manual_seed(0)
     det = MODELS.build(Config.fromfile(p('hf_det_flip.py')).model)
     torch.save(dict(state_dict=det.state_dict(), meta={}), p('det.pth'))
+
+
+# Your own segmentation data (configs/custom/, CheckedSegDataset): the label traps caught when
+# the dataset is built. Each fault is a copy of the custom config with its edit block changed,
+# as a user would, and (for some) a set whose label PNGs are rewritten.
+CUSTOM_SEG = osp.join(ROOT, 'configs/custom/segformer_pvtv2-b0_1xb8-20k_custom-seg-512x512.py')
+
+
+def _custom_seg_config(path, data_root, classes, palette=None, reduce_zero_label=False,
+                       pipeline_reduce=False):  # fmt: skip
+    with open(CUSTOM_SEG) as f:
+        text = f.read()
+    palette = palette if palette is not None else [(i, i, i) for i in range(len(classes))]
+    edits = [
+        ("data_root = 'data/my_seg'", f'data_root = {data_root!r}'),
+        ("classes = ('background', 'person', 'car')", f'classes = {tuple(classes)!r}'),
+        ('palette = [(0, 0, 0), (220, 20, 60), (0, 0, 142)]', f'palette = {palette!r}'),
+        ('reduce_zero_label = False', f'reduce_zero_label = {reduce_zero_label}'),
+        ("checkpoint = 'pretrained/pvt_v2_b0.pth'", 'checkpoint = None'),
+        ("_base_ = ['../", f"_base_ = ['{ROOT}/configs/"),
+    ]
+    if pipeline_reduce:
+        edits.append(
+            ("dict(type='LoadAnnotations'),  # reduce_zero_label comes from the dataset",
+             "dict(type='LoadAnnotations', reduce_zero_label=True),")
+        )  # fmt: skip
+    for old, new in edits:
+        assert old in text, f'{CUSTOM_SEG} no longer has {old!r}'
+        text = text.replace(old, new)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def _rewrite_label_maps(root, edit):
+    ann = osp.join(root, 'ann_dir', 'train')
+    names = sorted(os.listdir(ann))
+    for name in names:
+        path = osp.join(ann, name)
+        edit(path, cv2.imread(path, cv2.IMREAD_UNCHANGED))
+    return osp.join(ann, names[0])
+
+
+def _custom_seg_faults(p, bad):
+    two = generate_seg_folder(p('seg2_src'), num_classes=2, num_train=4, num_val=2, seed=6)
+    four = generate_seg_folder(p('seg4_src'), num_classes=4, num_train=4, num_val=2, seed=7)
+    fg, shapes = ('background', 'foreground'), ('background', 'disc', 'rectangle')
+    for name, src, edit, options in [
+        ('seg_0_255', two, lambda f, m: cv2.imwrite(f, m * 255), dict(classes=fg)),
+        ('seg_reduce_0_1', two, None, dict(classes=fg, reduce_zero_label=True)),
+        ('seg_above_classes', four, None, dict(classes=shapes)),
+        ('seg_colour', two, lambda f, m: cv2.imwrite(f, cv2.cvtColor(m * 200, cv2.COLOR_GRAY2BGR)),
+         dict(classes=fg)),
+        ('seg_unreadable', two, lambda f, m: f.endswith('0000.png') and open(f, 'w').write('x'),
+         dict(classes=fg)),
+        ('seg_pipeline_reduce', two, None, dict(classes=fg, pipeline_reduce=True)),
+        ('seg_no_classes', two, None, dict(classes=())),
+        ('seg_palette', two, None, dict(classes=fg, palette=[(0, 0, 0)])),
+    ]:  # fmt: skip
+        root = _copy(src, p('bad', name))
+        first = _rewrite_label_maps(root, edit) if edit else None
+        _custom_seg_config(p(name + '.py'), root, **options)
+        bad[name], bad[name + '_root'] = first, root
 
 
 class _Payload:

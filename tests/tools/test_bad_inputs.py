@@ -95,6 +95,14 @@ def pan_evaluator(name):
     ]
 
 
+def custom_seg(name):
+    """train.py on a copy of the custom segmentation config whose edit block has one fault."""
+    return lambda w: [
+        w['p'](name + '.py'), '--work-dir', w['p']('runs', name), '--cfg-options',
+        'train_cfg.max_iters=1', 'train_dataloader.batch_size=2',
+    ]  # fmt: skip
+
+
 def seg_test(ckpt, *extra):
     return lambda w: [
         w['p']('seg.py'),
@@ -235,6 +243,34 @@ CASES = [
     Case('train-pan-metric-ann-missing', 'train.py',
          qs_data(PAN_QS, 'pan_png_size'),
          lambda w: ['CocoPanopticMetric', 'panoptic_val2017.json', 'does not exist'], slow=True),
+    # train.py: your own segmentation data (the custom config, CheckedSegDataset): label traps
+    # and metainfo faults, stopped when the dataset is built
+    Case('train-custom-seg-0-255-mask', 'train.py',
+         custom_seg('seg_0_255'),
+         lambda w: [w['bad']['seg_0_255'], 'holds only 0 and 255', 'mask // 255']),
+    Case('train-custom-seg-reduce-zero-on-0-1', 'train.py',
+         custom_seg('seg_reduce_0_1'),
+         lambda w: [w['bad']['seg_reduce_0_1_root'], 'is a 0/1 mask',
+                    'set reduce_zero_label=False']),
+    Case('train-custom-seg-above-classes', 'train.py',
+         custom_seg('seg_above_classes'),
+         lambda w: [w['bad']['seg_above_classes_root'], 'holds label value(s) [3]',
+                    'expected 0..2', 'classes (3 entries) must list every class']),
+    Case('train-custom-seg-colour-mask', 'train.py',
+         custom_seg('seg_colour'),
+         lambda w: [w['bad']['seg_colour'], 'has shape (64, 64, 3)', 'single-channel']),
+    Case('train-custom-seg-unreadable', 'train.py',
+         custom_seg('seg_unreadable'),
+         lambda w: [w['bad']['seg_unreadable'], 'is not a readable image']),
+    Case('train-custom-seg-reduce-zero-in-pipeline', 'train.py',
+         custom_seg('seg_pipeline_reduce'),
+         lambda w: ['LoadAnnotations(reduce_zero_label=True)',
+                    'dataset has reduce_zero_label=False', 'set it on the dataset only']),
+    Case('train-custom-seg-no-classes', 'train.py',
+         custom_seg('seg_no_classes'), lambda w: ['CheckedSegDataset', 'no classes']),
+    Case('train-custom-seg-palette-length', 'train.py',
+         custom_seg('seg_palette'),
+         lambda w: ['CheckedSegDataset', '2 classes but 1 palette colours']),
     # test.py: checkpoints and outputs
     Case('test-ckpt-missing', 'test.py', seg_test('nope.pth'), names('nope.pth', 'not exist')),
     Case('test-ckpt-zero', 'test.py', seg_test('zero.pth'), names('zero.pth', 'empty')),

@@ -25,6 +25,7 @@ class LoadCheckedDepthAnnotation(LoadDepthAnnotation):
     Checks (each failure raises ``DepthAnnotationError`` naming the file): the file decodes;
     it has one channel (not RGB/RGBA); it is 16-bit (8-bit maps are visualisations, not depth);
     its size equals the image's (load the image first); at least one pixel is valid (> 0).
+    A sample without ``depth_map_path`` (inference) passes unchanged.
 
     Args:
         depth_rescale_factor (float): file value -> depth units (NYU mm -> m: 1e-3; KITTI: 1/256).
@@ -43,7 +44,10 @@ class LoadCheckedDepthAnnotation(LoadDepthAnnotation):
         self.check_size = check_size
 
     def transform(self, results: dict) -> dict:
-        path = results['depth_map_path']
+        path = results.get('depth_map_path')
+        if path is None:
+            # Inference (e.g. mmseg's MMSegInferencer keeps this step): no depth map to load.
+            return results
         raw = np.frombuffer(fileio.get(path, self.backend_args), np.uint8)
         depth = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
         if depth is None:
