@@ -16,7 +16,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'data')),
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     # torch and mmcv (with ops) are installed by tools/setup_env.sh: torch of the user's choice,
     # mmcv compiled against it. The OpenMMLab packages are pinned in requirements/openmmlab.txt.
     install_requires=['numpy', 'safetensors'],

@@ -15,7 +15,7 @@ internals, and ``tests/tools/test_mmengine_build_errors.py`` pins each behaviour
 import inspect
 import re
 import traceback
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from ..errors import did_you_mean
 
@@ -34,10 +34,10 @@ class BuildSite(NamedTuple):
     """What mmengine was building when an error was raised."""
 
     registry: object  # the (scope's) Registry searched for the type
-    cls: Optional[object]  # the class (or function) being built; None if not found
+    cls: object | None  # the class (or function) being built; None if not found
 
 
-def build_site(err: BaseException) -> Optional[BuildSite]:
+def build_site(err: BaseException) -> BuildSite | None:
     """The innermost mmengine build call ``err`` was raised under, or None.
 
     Reads the locals ``registry`` and ``obj_cls`` of ``build_from_cfg`` and ``registry`` and
@@ -57,7 +57,7 @@ def _name(obj):
     return getattr(obj, '__name__', None) or type(obj).__name__
 
 
-def unknown_type(err: KeyError) -> Optional[str]:
+def unknown_type(err: KeyError) -> str | None:
     """mmengine's ``KeyError: 'X is not in the mmseg::model registry. Please check ...'``."""
     match = _NOT_REGISTERED.match(str(err.args[0]) if err.args else '')
     if not match:
@@ -74,7 +74,7 @@ def unknown_type(err: KeyError) -> Optional[str]:
     )
 
 
-def bad_option(err: TypeError) -> Optional[str]:
+def bad_option(err: TypeError) -> str | None:
     """A ``TypeError`` for an option the class a config builds does not take, or lacks."""
     site = build_site(err)
     text = str(err)
@@ -95,7 +95,7 @@ def bad_option(err: TypeError) -> Optional[str]:
     return f'config: {where} takes no option {key!r}{did_you_mean(key, params)}{listed}'
 
 
-def missing_file(err: FileNotFoundError) -> Optional[str]:
+def missing_file(err: FileNotFoundError) -> str | None:
     """A file a config names (an annotation file, a prefix) that does not exist, found while
     building what the config describes (a dataset, a metric)."""
     site = build_site(err)

@@ -10,7 +10,6 @@ unreadable image.
 
 import os
 import os.path as osp
-from typing import Optional
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -41,8 +40,8 @@ class ImageNetFolder(CheckedSamplesMixin, BaseDataset):
         self,
         data_root: str,
         ann_file: str = '',
-        data_prefix: Optional[dict] = None,
-        num_classes: Optional[int] = None,
+        data_prefix: dict | None = None,
+        num_classes: int | None = None,
         **kwargs,
     ):
         self.num_classes = num_classes

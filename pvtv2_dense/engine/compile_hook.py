@@ -9,7 +9,6 @@ tensor-in, tensor-out parts (backbone, neck, heads), which see the same shapes e
 """
 
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 from mmengine.hooks import Hook
@@ -41,7 +40,7 @@ class TorchCompileHook(Hook):
     # the original module's compiled forward.
     priority = 'LOWEST'
 
-    def __init__(self, modules: Optional[Sequence[str]] = None, **compile_kwargs):
+    def __init__(self, modules: Sequence[str] | None = None, **compile_kwargs):
         if isinstance(modules, str):
             modules = (modules,)
         self.modules = None if modules is None else tuple(modules)

@@ -3,7 +3,6 @@
 import os
 import os.path as osp
 from collections.abc import Sequence
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -13,7 +12,7 @@ from ..errors import ConfigError
 from ..registry import register_hook
 
 
-def _test_image_root(runner) -> Optional[str]:
+def _test_image_root(runner) -> str | None:
     """The test dataset's ``data_prefix['img_path']`` (already joined with ``data_root``)."""
     try:
         dataset = runner.test_dataloader.dataset
@@ -49,7 +48,7 @@ class DepthPredictionWriterHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: Optional[str] = None, png_scale: float = 1000.0,
+    def __init__(self, out_dir: str | None = None, png_scale: float = 1000.0,
                  max_depth: float = 10.0, colormap: int = cv2.COLORMAP_MAGMA):  # fmt: skip
         if not png_scale > 0 or not max_depth > 0:
             raise ConfigError(
@@ -91,7 +90,7 @@ class DepthPredictionWriterHook(Hook):
         return name
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
-                        outputs: Optional[Sequence] = None) -> None:  # fmt: skip
+                        outputs: Sequence | None = None) -> None:  # fmt: skip
         if self.out_dir is None or not outputs:
             return
         for sample in outputs:

@@ -9,7 +9,6 @@ mmengine's LinearLR + PolyLR pair has the same end points but a different bend, 
 """
 
 import math
-from typing import Optional
 
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
@@ -47,7 +46,7 @@ class GLPDepthLR(_ParamScheduler):
     """
 
     def __init__(self, optimizer, eta_min: float, power: float = 0.9,
-                 turn: Optional[int] = None, begin: int = 0, end: int = INF,
+                 turn: int | None = None, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False):  # fmt: skip
         if not math.isfinite(end) or end >= INF:
             raise ConfigError(

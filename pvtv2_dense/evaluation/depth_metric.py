@@ -17,7 +17,6 @@ images when the frame was cut to the 352x1216 KB window:
 """
 
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 from mmseg.evaluation.metrics import DepthMetric
@@ -54,8 +53,8 @@ class CroppedDepthMetric(DepthMetric):
 
     CROPS = (None, 'nyu_crop', *KITTI_CROPS)
 
-    def __init__(self, crop_type: Optional[str] = None, crop_reference: str = 'window',
-                 depth_metrics: Optional[Sequence[str]] = None, **kwargs):  # fmt: skip
+    def __init__(self, crop_type: str | None = None, crop_reference: str = 'window',
+                 depth_metrics: Sequence[str] | None = None, **kwargs):  # fmt: skip
         if crop_type not in self.CROPS:
             raise ConfigError(f'CroppedDepthMetric: crop_type {crop_type!r} not in {self.CROPS}')
         if crop_reference not in CROP_REFERENCES:

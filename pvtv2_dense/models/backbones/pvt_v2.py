@@ -7,7 +7,6 @@ checkpoint converters map the official, SegFormer, HF, timm and mmdet formats on
 
 import math
 from collections.abc import Sequence
-from typing import Optional, Union
 
 import torch
 import torch.utils.checkpoint as cp
@@ -99,7 +98,7 @@ class PVTv2(BaseModule):
 
     def __init__(
         self,
-        arch: Union[str, dict] = 'b0',
+        arch: str | dict = 'b0',
         out_indices: Sequence[int] = (0, 1, 2, 3),
         frozen_stages: int = -1,
         norm_eval: bool = False,
@@ -107,7 +106,7 @@ class PVTv2(BaseModule):
         attn_impl: str = 'sdpa',
         ffn_impl: str = 'plain',
         channels_last_outputs: bool = False,
-        init_cfg: Optional[dict] = None,
+        init_cfg: dict | None = None,
         **options,
     ):
         super().__init__(init_cfg=init_cfg)

@@ -4,7 +4,6 @@ full option dict."""
 
 import copy
 import difflib
-from typing import Union
 
 from torch import nn
 
@@ -68,7 +67,7 @@ ACTIVATIONS = {
 }
 
 
-def resolve_arch(arch: Union[str, dict], **overrides) -> dict:
+def resolve_arch(arch: str | dict, **overrides) -> dict:
     """Expand an arch name or dict plus keyword overrides into a full, checked option dict."""
     if isinstance(arch, str):
         if arch not in ARCH_SETTINGS:

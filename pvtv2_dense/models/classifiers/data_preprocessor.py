@@ -1,7 +1,5 @@
 """Data preprocessor of the classifier: normalize, then the recipe's batch augmentations."""
 
-from typing import Optional
-
 import torch
 from mmengine.model import ImgDataPreprocessor
 
@@ -31,8 +29,8 @@ class ClsDataPreprocessor(ImgDataPreprocessor):
         mean=(123.675, 116.28, 103.53),
         std=(58.395, 57.12, 57.375),
         bgr_to_rgb: bool = True,
-        random_erasing: Optional[dict] = None,
-        mixup: Optional[dict] = None,
+        random_erasing: dict | None = None,
+        mixup: dict | None = None,
         **kwargs,
     ):
         super().__init__(mean=mean, std=std, bgr_to_rgb=bgr_to_rgb, **kwargs)

@@ -5,8 +5,6 @@ The network and its loss are those of HF's ``PvtV2ForImageClassification`` and t
 stage, after its LayerNorm, are averaged and fed to a linear head.
 """
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
@@ -49,8 +47,8 @@ class PVTv2ImageClassifier(BaseModel):
         backbone: dict,
         num_classes: int = 1000,
         label_smoothing: float = 0.0,
-        data_preprocessor: Optional[dict] = None,
-        init_cfg: Optional[dict] = None,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
     ):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = _build_backbone(backbone)
@@ -114,7 +112,7 @@ class PVTv2ImageClassifier(BaseModel):
     def forward(
         self,
         inputs: torch.Tensor,
-        data_samples: Optional[list[BaseDataElement]] = None,
+        data_samples: list[BaseDataElement] | None = None,
         mode: str = 'tensor',
     ):
         """mmengine's three modes: 'tensor' (logits), 'loss' (dict) and 'predict' (samples).
