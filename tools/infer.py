@@ -140,8 +140,9 @@ def save_raw(sample, task, path_stem, class_names):
         out = path_stem + '.npy'
         np.save(out, sample.pred_depth_map.data.squeeze(0).cpu().numpy().astype(np.float32))
     elif task == 'pan':
-        out = save_panoptic(sample.pred_panoptic_seg.sem_seg[0].cpu().numpy(), path_stem,
-                            class_names)  # fmt: skip
+        out = save_panoptic(
+            sample.pred_panoptic_seg.sem_seg[0].cpu().numpy(), path_stem, class_names
+        )
     else:
         inst = sample.pred_instances
         labels = inst.labels.cpu().tolist()
@@ -174,9 +175,14 @@ def save_panoptic(panoptic, path_stem, class_names):
         thing = bool(seg_id >= INSTANCE_OFFSET)
         area = int((ids == seg_id).sum())
         segments.append(
-            {'id': int(seg_id), 'label': label, 'class': class_names[label], 'isthing': thing,
-             'area': area}
-        )  # fmt: skip
+            {
+                'id': int(seg_id),
+                'label': label,
+                'class': class_names[label],
+                'isthing': thing,
+                'area': area,
+            }
+        )
     ids[void] = 0
     mmcv.imwrite(np.asarray(id2rgb(ids), np.uint8)[..., ::-1], path_stem + '.png')
     with open(path_stem + '.json', 'w') as f:

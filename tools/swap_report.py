@@ -198,8 +198,9 @@ def plot(rows, devices, metric, out_file):
         points = [(r['flops'] / 1e9, r['metric'], r['backbone']) for r in with_metric]
         ylabel = metric
     else:
-        points = [(r['flops'] / 1e9, r['devices'][devices[0]]['latency_ms'], r['backbone'])
-                  for r in rows]  # fmt: skip
+        points = [
+            (r['flops'] / 1e9, r['devices'][devices[0]]['latency_ms'], r['backbone']) for r in rows
+        ]
         ylabel = f'latency on {rows[0]["devices"][devices[0]]["name"]} (ms)'
     fig, ax = plt.subplots(figsize=(6, 4))
     for x, y, label in points:
@@ -256,8 +257,11 @@ def main(argv=None):
             raise CLIError(f'config file {c} does not exist')
     task = args.task or _task_of(configs)
     _, default_shape, default_metric = TASKS.get(task, (None, (512, 512), None))
-    shape = tuple(args.input_size * 2 if args.input_size and len(args.input_size) == 1
-                  else args.input_size or default_shape)  # fmt: skip
+    shape = tuple(
+        args.input_size * 2
+        if args.input_size and len(args.input_size) == 1
+        else args.input_size or default_shape
+    )
     metric = args.metric or default_metric
     if args.work_dirs and not metric:
         raise CLIError('--work-dirs needs --metric for configs outside configs/swap/<task>')
@@ -277,8 +281,9 @@ def main(argv=None):
     rows = []
     for c in configs:
         print(f'measuring {osp.relpath(c)} ...', file=sys.stderr, flush=True)
-        row = measure(c, shape, devices, args.warmup, args.repeat, args.threads,
-                      isolate=not args.no_isolate)  # fmt: skip
+        row = measure(
+            c, shape, devices, args.warmup, args.repeat, args.threads, isolate=not args.no_isolate
+        )
         if args.work_dirs:
             wd = find_work_dir(c, args.work_dirs)
             row['metric'], row['metric_file'] = read_metric(wd, metric) if wd else (None, None)

@@ -9,8 +9,17 @@ checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: f
 # Checked on load (CheckedNYUDataset, LoadCheckedDepthAnnotation): every image needs its depth
 # PNG (same name), single-channel uint16, of the image's size, with valid (non-zero) pixels.
 _base_ = ['../glpn/glpn_pvtv2-b0_4xb3-25e_nyu-448x576.py']
-meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'category_id')  # fmt: skip
+meta_keys = (
+    'img_path',
+    'depth_map_path',
+    'ori_shape',
+    'img_shape',
+    'pad_shape',
+    'scale_factor',
+    'flip',
+    'flip_direction',
+    'category_id',
+)
 load_depth = dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1 / depth_scale)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -37,8 +46,9 @@ tta_pipeline = [
         ],
     ),
 ]
-_dataset = dict(type='CheckedNYUDataset', data_root=data_root, img_suffix='.jpg',
-                depth_map_suffix='.png')  # fmt: skip
+_dataset = dict(
+    type='CheckedNYUDataset', data_root=data_root, img_suffix='.jpg', depth_map_suffix='.png'
+)
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(

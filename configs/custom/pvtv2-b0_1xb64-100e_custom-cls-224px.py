@@ -23,18 +23,25 @@ test_pipeline = [
     dict(type='ClsCenterCrop', size=img_size),
     dict(type='PackClsInputs'),
 ]
-_dataset = dict(type='ImageNetFolder', data_root=data_root, ann_file='',
-                metainfo=dict(classes=classes), num_classes=num_classes)  # fmt: skip
+_dataset = dict(
+    type='ImageNetFolder',
+    data_root=data_root,
+    ann_file='',
+    metainfo=dict(classes=classes),
+    num_classes=num_classes,
+)
 train_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, data_prefix=dict(img_path='train'), pipeline=train_pipeline,
-                 **_dataset),
-)  # fmt: skip
+    dataset=dict(
+        _delete_=True, data_prefix=dict(img_path='train'), pipeline=train_pipeline, **_dataset
+    ),
+)
 val_dataloader = dict(
     batch_size=64,
-    dataset=dict(_delete_=True, data_prefix=dict(img_path='val'), pipeline=test_pipeline,
-                 **_dataset),
-)  # fmt: skip
+    dataset=dict(
+        _delete_=True, data_prefix=dict(img_path='val'), pipeline=test_pipeline, **_dataset
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(topk=(1, min(5, num_classes)))
 test_evaluator = val_evaluator

@@ -15,8 +15,19 @@ model = dict(
 
 # DETR's multi-scale training: short side 480-800 (step 32, long side <= 1333), or a 400-600
 # resize, a 384-600 random crop and the same multi-scale resize; flips first, as the official.
-_scales = [(480, 1333), (512, 1333), (544, 1333), (576, 1333), (608, 1333), (640, 1333),
-           (672, 1333), (704, 1333), (736, 1333), (768, 1333), (800, 1333)]  # fmt: skip
+_scales = [
+    (480, 1333),
+    (512, 1333),
+    (544, 1333),
+    (576, 1333),
+    (608, 1333),
+    (640, 1333),
+    (672, 1333),
+    (704, 1333),
+    (736, 1333),
+    (768, 1333),
+    (800, 1333),
+]
 train_pipeline = [
     dict(type='LoadImageFromFile', color_type='color', backend_args={{_base_.backend_args}}),
     dict(type='CheckedLoadPanopticAnnotations', backend_args={{_base_.backend_args}}),

@@ -7,8 +7,14 @@ import torch
 def image_meta(height, width):
     """The metas of one ``height`` x ``width`` image that needed no resizing or padding."""
     size = (height, width)
-    return dict(img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size,
-                scale_factor=(1.0, 1.0), flip=False)  # fmt: skip
+    return dict(
+        img_shape=size,
+        ori_shape=size,
+        pad_shape=size,
+        batch_input_shape=size,
+        scale_factor=(1.0, 1.0),
+        flip=False,
+    )
 
 
 def det_samples(batch, height, width):

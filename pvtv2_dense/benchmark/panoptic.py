@@ -48,9 +48,10 @@ def panoptic_samples(batch, h, w, device, with_gt, num_gt=4):
             masks[k, y0:y1, x0:x1] = 1
             sem[masks[k].bool()] = labels[k]
         sample.gt_instances = InstanceData(
-            bboxes=boxes.to(device), labels=labels.to(device),
+            bboxes=boxes.to(device),
+            labels=labels.to(device),
             masks=BitmapMasks(masks.numpy(), h, w),
-        )  # fmt: skip
+        )
         sample.gt_sem_seg = PixelData(sem_seg=sem[None].to(device))
     return samples
 

@@ -18,8 +18,13 @@ from .formats import to_pvtv2_dense
 _PREFIX = 'module.'
 _SIGNATURE = re.compile(r'^(decoder\.(bot_conv|skip_conv\d|fusion\d)\.|last_layer_depth\.)')
 _PROJECTIONS = {'bot_conv': 3, 'skip_conv1': 2, 'skip_conv2': 1}
-_FUSION_PARTS = {'conv1.0': 'conv1.conv', 'conv1.1': 'conv1.bn', 'conv2.0': 'conv2.conv',
-                 'conv2.1': 'conv2.bn', 'conv3': 'attn'}  # fmt: skip
+_FUSION_PARTS = {
+    'conv1.0': 'conv1.conv',
+    'conv1.1': 'conv1.bn',
+    'conv2.0': 'conv2.conv',
+    'conv2.1': 'conv2.bn',
+    'conv3': 'attn',
+}
 
 
 def is_glpdepth(state_dict: dict) -> bool:

@@ -63,8 +63,10 @@ def _check_segment(seg, img, cat_ids) -> str:
 
 def _check_annotation(ann, images, cat_ids, problems) -> None:
     if not isinstance(ann, dict) or not {'image_id', 'file_name', 'segments_info'} <= set(ann):
-        problems.append(f'annotation {str(ann)[:80]}: expected a dict with "image_id", '
-                        '"file_name" and "segments_info"')  # fmt: skip
+        problems.append(
+            f'annotation {str(ann)[:80]}: expected a dict with "image_id", '
+            '"file_name" and "segments_info"'
+        )
         return
     img = images.get(ann['image_id'])
     where = f'{ann["file_name"]} (image id {ann["image_id"]!r})'

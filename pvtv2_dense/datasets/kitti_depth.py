@@ -26,8 +26,7 @@ class KITTIDepthDataset(CheckedSamplesMixin, BaseSegDataset):
 
     METAINFO = dict(classes=('depth',))
 
-    def __init__(self, ann_file: str, data_prefix=None,
-                 **kwargs):  # fmt: skip
+    def __init__(self, ann_file: str, data_prefix=None, **kwargs):
         if data_prefix is None:
             data_prefix = dict(img_path='raw', depth_map_path='gt_depth')
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)

@@ -49,8 +49,10 @@ def _check_neck(model, levels):
         if conv.with_activation or gn is None or not isinstance(gn, torch.nn.GroupNorm):
             _refuse('has conv + GroupNorm and no activation in its input projection (neck)')
         if gn.num_groups != 32 or gn.eps != 1e-5 or not gn.affine:
-            _refuse(f'has GroupNorm(32, eps 1e-5) in its input projection; the neck has '
-                    f'GroupNorm({gn.num_groups}, eps {gn.eps:g})')  # fmt: skip
+            _refuse(
+                f'has GroupNorm(32, eps 1e-5) in its input projection; the neck has '
+                f'GroupNorm({gn.num_groups}, eps {gn.eps:g})'
+            )
     if any(c.conv.kernel_size != (1, 1) for c in neck.convs):
         _refuse('projects each backbone level with a 1x1 conv; the neck has another kernel_size')
     if len(neck.convs) + len(neck.extra_convs or []) != levels:
@@ -95,13 +97,15 @@ def _check_layers(model, levels):
             shapes.setdefault(part, set()).add(key)
         if len(shapes[part]) != 1:
             _refuse(f'has one shape for all {part} layers; the model has {len(shapes[part])}')
-    (enc, enc_ffn), = shapes['encoder']  # fmt: skip
-    (dec, dec_ffn, dec_self_heads), = shapes['decoder']  # fmt: skip
+    ((enc, enc_ffn),) = shapes['encoder']
+    ((dec, dec_ffn, dec_self_heads),) = shapes['decoder']
     if enc[2] != levels or dec[2] != levels:
         _refuse(f'attends to num_feature_levels={levels} levels; the attention has another count')
     if dec_self_heads != dec[1]:
-        _refuse(f'has one decoder head count; self-attention has {dec_self_heads}, '
-                f'cross-attention {dec[1]}')  # fmt: skip
+        _refuse(
+            f'has one decoder head count; self-attention has {dec_self_heads}, '
+            f'cross-attention {dec[1]}'
+        )
     return dict(
         encoder_layers=len(model.encoder.layers),
         decoder_layers=len(model.decoder.layers),
@@ -135,8 +139,10 @@ def check_detr(model):
         _refuse('has two-stage only with box refinement (with_box_refine=True)')
     d, levels = model.embed_dims, model.num_feature_levels
     if model.as_two_stage and d != 256:
-        _refuse(f'embeds two-stage proposals with d_model/2 features, mmdet with 128: '
-                f'embed_dims must be 256, got {d}')  # fmt: skip
+        _refuse(
+            f'embeds two-stage proposals with d_model/2 features, mmdet with 128: '
+            f'embed_dims must be 256, got {d}'
+        )
     _check_neck(model, levels)
     _check_pos(model.positional_encoding, d)
     opts = _check_layers(model, levels)

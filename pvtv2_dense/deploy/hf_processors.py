@@ -28,8 +28,14 @@ from ..errors import ConfigError
 
 # Steps that read files or check annotations: an image handed to a pipeline has none.
 _ANNOTATIONS = re.compile(r'^(Load|Check)\w*Annotation')
-_IGNORED = ('LoadImageFromFile', 'CheckedLoadImage', 'LoadImageFromNDArray', 'PackSegInputs',
-            'PackClsInputs', 'PackDetInputs')  # fmt: skip
+_IGNORED = (
+    'LoadImageFromFile',
+    'CheckedLoadImage',
+    'LoadImageFromNDArray',
+    'PackSegInputs',
+    'PackClsInputs',
+    'PackDetInputs',
+)
 _PIL = {'nearest': 0, 'bilinear': 2, 'bicubic': 3, 'lanczos': 1, 'box': 4, 'hamming': 5}
 
 

@@ -33,9 +33,18 @@ class DeiTCosineLR(_ParamScheduler):
         verbose (bool): print each update. Defaults to False.
     """
 
-    def __init__(self, optimizer, warmup_epochs: int = 5, warmup_lr: float = 1e-6,
-                 eta_min: float = 1e-5, begin: int = 0, end: int = INF, last_step: int = -1,
-                 by_epoch: bool = True, verbose: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        optimizer,
+        warmup_epochs: int = 5,
+        warmup_lr: float = 1e-6,
+        eta_min: float = 1e-5,
+        begin: int = 0,
+        end: int = INF,
+        last_step: int = -1,
+        by_epoch: bool = True,
+        verbose: bool = False,
+    ):
         if not by_epoch:
             raise ConfigError('DeiTCosineLR: by_epoch must be True (the lr changes per epoch)')
         if not math.isfinite(end) or end >= INF:
@@ -49,8 +58,15 @@ class DeiTCosineLR(_ParamScheduler):
         self.warmup_lr = float(warmup_lr)
         self.eta_min = float(eta_min)
         self.period = end - begin
-        super().__init__(optimizer, 'lr', begin=begin, end=end, last_step=last_step,
-                         by_epoch=True, verbose=verbose)  # fmt: skip
+        super().__init__(
+            optimizer,
+            'lr',
+            begin=begin,
+            end=end,
+            last_step=last_step,
+            by_epoch=True,
+            verbose=verbose,
+        )
 
     def lr_at(self, epoch: int, peak: float) -> float:
         """The lr of ``epoch`` (counted from ``begin``) for a group whose lr is ``peak``."""

@@ -48,8 +48,13 @@ class DepthPredictionWriterHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: str | None = None, png_scale: float = 1000.0,
-                 max_depth: float = 10.0, colormap: int = cv2.COLORMAP_MAGMA):  # fmt: skip
+    def __init__(
+        self,
+        out_dir: str | None = None,
+        png_scale: float = 1000.0,
+        max_depth: float = 10.0,
+        colormap: int = cv2.COLORMAP_MAGMA,
+    ):
         if not png_scale > 0 or not max_depth > 0:
             raise ConfigError(
                 f'DepthPredictionWriterHook: png_scale and max_depth must be > 0, got '
@@ -89,8 +94,9 @@ class DepthPredictionWriterHook(Hook):
         self._names.add(name)
         return name
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
-                        outputs: Sequence | None = None) -> None:  # fmt: skip
+    def after_test_iter(
+        self, runner, batch_idx: int, data_batch=None, outputs: Sequence | None = None
+    ) -> None:
         if self.out_dir is None or not outputs:
             return
         for sample in outputs:

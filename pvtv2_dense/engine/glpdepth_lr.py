@@ -45,9 +45,18 @@ class GLPDepthLR(_ParamScheduler):
         ConfigError: for a value the curve cannot take (the message names the option).
     """
 
-    def __init__(self, optimizer, eta_min: float, power: float = 0.9,
-                 turn: int | None = None, begin: int = 0, end: int = INF,
-                 last_step: int = -1, by_epoch: bool = True, verbose: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        optimizer,
+        eta_min: float,
+        power: float = 0.9,
+        turn: int | None = None,
+        begin: int = 0,
+        end: int = INF,
+        last_step: int = -1,
+        by_epoch: bool = True,
+        verbose: bool = False,
+    ):
         if not math.isfinite(end) or end >= INF:
             raise ConfigError(
                 'GLPDepthLR: `end` must be set (the runner sets it to the training length when '
@@ -82,12 +91,20 @@ class GLPDepthLR(_ParamScheduler):
                     f'half the schedule'
                 )
         self.eta_min, self.power, self.turn = float(eta_min), float(power), turn
-        super().__init__(optimizer, 'lr', begin=begin, end=end, last_step=last_step,
-                         by_epoch=by_epoch, verbose=verbose)  # fmt: skip
+        super().__init__(
+            optimizer,
+            'lr',
+            begin=begin,
+            end=end,
+            last_step=last_step,
+            by_epoch=by_epoch,
+            verbose=verbose,
+        )
 
     @classmethod
-    def build_iter_from_epoch(cls, *args, begin=0, end=INF, turn=None, by_epoch=True,
-                              epoch_length=None, **kwargs):  # fmt: skip
+    def build_iter_from_epoch(
+        cls, *args, begin=0, end=INF, turn=None, by_epoch=True, epoch_length=None, **kwargs
+    ):
         """An iteration-based instance from an epoch-based config (``convert_to_iter_based``).
 
         The default turn is taken in epochs first (``(end - begin) // 2``, as GLPDepth's
@@ -103,8 +120,14 @@ class GLPDepthLR(_ParamScheduler):
             raise ConfigError('GLPDepthLR: `end` must be set to convert epochs to iterations')
         if turn is None:
             turn = (end - begin) // 2
-        return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),
-                   turn=int(turn * epoch_length), by_epoch=False, **kwargs)  # fmt: skip
+        return cls(
+            *args,
+            begin=int(begin * epoch_length),
+            end=int(end * epoch_length),
+            turn=int(turn * epoch_length),
+            by_epoch=False,
+            **kwargs,
+        )
 
     def lr_at(self, step: int, peak: float) -> float:
         """The closed-form lr ``step`` steps after ``begin`` for a group whose lr is ``peak``."""

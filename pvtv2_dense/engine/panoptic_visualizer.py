@@ -44,8 +44,9 @@ class PanopticLocalVisualizer(DetLocalVisualizer):
         if not ids:  # mmdet's drawing fails on an empty map
             self.set_image(image)
             return self.get_image()
-        colours = segment_colours(ids, len(classes), palette if self.mask_color is None
-                                  else self.mask_color)  # fmt: skip
+        colours = segment_colours(
+            ids, len(classes), palette if self.mask_color is None else self.mask_color
+        )
         relabelled = np.full(data.shape, len(ids), dtype=np.int64)
         for k, seg_id in enumerate(ids):
             relabelled[data == seg_id] = k

@@ -53,8 +53,13 @@ class CroppedDepthMetric(DepthMetric):
 
     CROPS = (None, 'nyu_crop', *KITTI_CROPS)
 
-    def __init__(self, crop_type: str | None = None, crop_reference: str = 'window',
-                 depth_metrics: Sequence[str] | None = None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        crop_type: str | None = None,
+        crop_reference: str = 'window',
+        depth_metrics: Sequence[str] | None = None,
+        **kwargs,
+    ):
         if crop_type not in self.CROPS:
             raise ConfigError(f'CroppedDepthMetric: crop_type {crop_type!r} not in {self.CROPS}')
         if crop_reference not in CROP_REFERENCES:

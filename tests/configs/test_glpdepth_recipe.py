@@ -67,8 +67,13 @@ def test_cutdepth_strip_is_drawn_on_the_whole_frame_then_cropped(tmp_path):
         left = int(a * w)
         width = int(max(1, (w - left) * b * 0.75))
         np.random.seed(seed)
-        out = compose(dict(img_path=str(tmp_path / 'img.png'),
-                           depth_map_path=str(tmp_path / 'depth.png'), seg_fields=[]))  # fmt: skip
+        out = compose(
+            dict(
+                img_path=str(tmp_path / 'img.png'),
+                depth_map_path=str(tmp_path / 'depth.png'),
+                seg_fields=[],
+            )
+        )
         img = out['inputs'].numpy()  # (3, 448, 576)
         depth = out['data_samples'].gt_depth_map.data[0].numpy()
         x0 = int(round((float(depth[0, 0]) - 1.0) / 0.01))
@@ -85,8 +90,7 @@ def test_training_loader_drops_the_incomplete_batch(tmp_path):
     root = generate_nyu(str(tmp_path), num_train=5, num_val=1, size=(32, 32), seed=0)
     cfg = Config.fromfile(NYU)
     loader_cfg = dict(cfg.train_dataloader, num_workers=0, persistent_workers=False, batch_size=2)
-    loader_cfg['dataset'] = dict(loader_cfg['dataset'], data_root=root,
-                                 pipeline=cfg.test_pipeline)  # fmt: skip
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'], data_root=root, pipeline=cfg.test_pipeline)
     loader = Runner.build_dataloader(loader_cfg, seed=0)
     sizes = [len(batch['inputs']) for batch in loader]
     assert sizes == [2, 2]  # 5 frames: the fifth would make a batch of 1

@@ -39,10 +39,15 @@ def _infos(dataset):
 def _dataset(root, split='train', ann=True, **kwargs):
     init_default_scope('mmseg')
     return DATASETS.build(
-        dict(type='ImageNetFolder', data_root=root, pipeline=PIPELINE,
-             ann_file=f'meta/{split}.txt' if ann else '', data_prefix=dict(img_path=split),
-             **kwargs)
-    )  # fmt: skip
+        dict(
+            type='ImageNetFolder',
+            data_root=root,
+            pipeline=PIPELINE,
+            ann_file=f'meta/{split}.txt' if ann else '',
+            data_prefix=dict(img_path=split),
+            **kwargs,
+        )
+    )
 
 
 def test_layout_is_imagenets(in1k_root):

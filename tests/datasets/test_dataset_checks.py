@@ -62,9 +62,12 @@ def root(tmp_path):
 
 def _build(root, **kw):
     return LabelList(
-        data_root=str(root), ann_file='list.txt', data_prefix=dict(img_path='img'),
-        pipeline=[_load], **kw,
-    )  # fmt: skip
+        data_root=str(root),
+        ann_file='list.txt',
+        data_prefix=dict(img_path='img'),
+        pipeline=[_load],
+        **kw,
+    )
 
 
 def test_out_of_range_keeps_the_ignore_index():

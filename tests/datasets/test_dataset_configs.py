@@ -78,11 +78,12 @@ def test_an_unchecked_dataset_is_named_with_its_config():
     cfg = Config(
         dict(
             default_scope='mmseg',
-            train_dataloader=dict(dataset=dict(type='RepeatDataset', times=2,
-                                               dataset=dict(type='ADE20KDataset'))),
+            train_dataloader=dict(
+                dataset=dict(type='RepeatDataset', times=2, dataset=dict(type='ADE20KDataset'))
+            ),
             val_dataloader=dict(dataset=dict(type='NoSuchDataset')),
         )
-    )  # fmt: skip
+    )
     assert unchecked_datasets(cfg, 'x.py') == [
         "x.py: train_dataloader.dataset.dataset.type='ADE20KDataset' is not a checked dataset",
         "x.py: val_dataloader.dataset.type='NoSuchDataset' is not a checked dataset",

@@ -48,8 +48,11 @@ def test_generator_is_deterministic_and_readable_by_mmseg(tmp_path):
         dict(type='LoadImageFromFile'),
         dict(type='LoadCheckedDepthAnnotation', depth_rescale_factor=1e-3),
     ]
-    ds = NYUDataset(data_root=a, data_prefix=dict(img_path='images/train',
-                    depth_map_path='annotations/train'), pipeline=pipeline)  # fmt: skip
+    ds = NYUDataset(
+        data_root=a,
+        data_prefix=dict(img_path='images/train', depth_map_path='annotations/train'),
+        pipeline=pipeline,
+    )
     assert len(ds) == 3
     item = ds[0]
     depth = item['gt_depth_map']
@@ -161,8 +164,9 @@ def test_metric_reports_every_metric_and_applies_the_garg_crop():
     assert set(whole) == set(CroppedDepthMetric.METRICS)
     assert whole['d1'] < 0.8
     for reference in ('window', 'frame'):  # without kb_frame the map is the frame
-        metric = CroppedDepthMetric(max_depth_eval=80, crop_type='garg_crop',
-                                    crop_reference=reference)  # fmt: skip
+        metric = CroppedDepthMetric(
+            max_depth_eval=80, crop_type='garg_crop', crop_reference=reference
+        )
         garg = _metric_results(metric, gt, pred)
         assert garg['d1'] == 1.0 and garg['abs_rel'] == 0.0
 
@@ -175,8 +179,13 @@ def _evaluated_pixels(kitti_cfg, frame_dir, crop_reference):
     values the metric keeps name the pixels it keeps.
     """
     compose = Compose(kitti_cfg.test_pipeline)
-    packed = compose(dict(img_path=str(frame_dir / 'img.png'),
-                          depth_map_path=str(frame_dir / 'depth.png'), seg_fields=[]))  # fmt: skip
+    packed = compose(
+        dict(
+            img_path=str(frame_dir / 'img.png'),
+            depth_map_path=str(frame_dir / 'depth.png'),
+            seg_fields=[],
+        )
+    )
     sample = packed['data_samples']
     h, w = sample.gt_depth_map.data.shape[-2:]
     index = torch.arange(h * w, dtype=torch.float64).reshape(1, h, w)
@@ -214,8 +223,9 @@ def test_metric_rejects_unknown_names():
         CroppedDepthMetric(depth_metrics=['d1', 'rms'])
     assert CroppedDepthMetric(depth_metrics=['d1', 'silog']).metrics == ('d1', 'silog')
     with pytest.raises(ConfigError, match='480x640'):
-        _metric_results(CroppedDepthMetric(crop_type='nyu_crop'), torch.ones(1, 64, 64),
-                        torch.ones(1, 64, 64))  # fmt: skip
+        _metric_results(
+            CroppedDepthMetric(crop_type='nyu_crop'), torch.ones(1, 64, 64), torch.ones(1, 64, 64)
+        )
 
 
 def test_writer_hook_saves_16bit_millimetres_and_colour(tmp_path):
@@ -240,8 +250,9 @@ def test_writer_hook_names_files_by_path_under_the_test_image_root(tmp_path):
     """Predictions mirror the sub-folders of the test set's image root (KITTI's drives)."""
     root = tmp_path / 'kitti' / 'raw'
     # data_root joined with the default data_prefix (raw, gt_depth); the split is never read.
-    dataset = KITTIDepthDataset(ann_file='split.txt', data_root=str(tmp_path / 'kitti'),
-                                lazy_init=True)  # fmt: skip
+    dataset = KITTIDepthDataset(
+        ann_file='split.txt', data_root=str(tmp_path / 'kitti'), lazy_init=True
+    )
     runner = SimpleNamespace(test_dataloader=SimpleNamespace(dataset=dataset))
     drive = '2011_09_26/2011_09_26_drive_{:04d}_sync/image_02/data'
     paths = [
@@ -283,16 +294,28 @@ def test_flip_tta_averages_with_the_unflipped_flip():
     from pvtv2_dense.models import DepthTTAModel
 
     init_default_scope('mmseg')  # as depth configs set it (another test may have left mmdet's)
-    tta = DepthTTAModel(module=ConfigDict(type='DepthEstimator', backbone=dict(
-        type='PVTv2', arch=dict(hidden_sizes=[8, 16, 32, 32], depths=[1, 1, 1, 1],
-                                num_attention_heads=[1, 2, 2, 4])),
-        decode_head=dict(type='GLPNHead', in_channels=[8, 16, 32, 32], channels=16),
-        data_preprocessor=dict(type='SegDataPreProcessor'),
-        test_cfg=dict(mode='whole')))  # fmt: skip
+    tta = DepthTTAModel(
+        module=ConfigDict(
+            type='DepthEstimator',
+            backbone=dict(
+                type='PVTv2',
+                arch=dict(
+                    hidden_sizes=[8, 16, 32, 32],
+                    depths=[1, 1, 1, 1],
+                    num_attention_heads=[1, 2, 2, 4],
+                ),
+            ),
+            decode_head=dict(type='GLPNHead', in_channels=[8, 16, 32, 32], channels=16),
+            data_preprocessor=dict(type='SegDataPreProcessor'),
+            test_cfg=dict(mode='whole'),
+        )
+    )
     tta.eval()
     img = torch.randint(0, 255, (3, 32, 32), dtype=torch.uint8)
-    metas = [dict(img_shape=(32, 32), ori_shape=(32, 32), flip=f, flip_direction='horizontal')
-             for f in (False, True)]  # fmt: skip
+    metas = [
+        dict(img_shape=(32, 32), ori_shape=(32, 32), flip=f, flip_direction='horizontal')
+        for f in (False, True)
+    ]
     batch = dict(
         inputs=[[img], [img.flip(-1)]],
         data_samples=[[SegDataSample(metainfo=m)] for m in metas],
@@ -313,8 +336,12 @@ def _write_fake_labeled_mat(path, n=3, h=12, w=16):
     # Smooth, channel-distinct frames (R ramps along x, G along y): JPEG keeps them, and a
     # transposed or channel-swapped frame would not match.
     yy, xx = np.mgrid[0:h, 0:w]
-    rgb = np.stack([np.stack([xx * 255 // w, yy * 255 // h, np.full_like(xx, 60 * (i + 1))], -1)
-                    for i in range(n)]).astype(np.uint8)  # fmt: skip
+    rgb = np.stack(
+        [
+            np.stack([xx * 255 // w, yy * 255 // h, np.full_like(xx, 60 * (i + 1))], -1)
+            for i in range(n)
+        ]
+    ).astype(np.uint8)
     depth = rng.uniform(0.5, 9.0, (n, h, w)).astype(np.float32)
     depth[0, 0, 0] = 0.0
     with h5py.File(path, 'w') as f:
@@ -336,8 +363,14 @@ def test_nyu_labeled_mat_converter(tmp_path):
     savemat(tmp_path / 'splits.mat', dict(trainNdxs=np.array([[1], [3]]), testNdxs=np.array([[2]])))
     out = tmp_path / 'nyu'
     tool = osp.join(ROOT, 'tools/dataset_converters/nyu_labeled_mat.py')
-    cmd = [sys.executable, tool, str(tmp_path / 'labeled.mat'), str(out),
-           '--splits', str(tmp_path / 'splits.mat')]  # fmt: skip
+    cmd = [
+        sys.executable,
+        tool,
+        str(tmp_path / 'labeled.mat'),
+        str(out),
+        '--splits',
+        str(tmp_path / 'splits.mat'),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     assert sorted(p.name for p in (out / 'annotations/train').iterdir()) == [
         'kitchen_00001.png',

@@ -32,15 +32,21 @@ def root(ade_root, tmp_path):
 def _dataset(root):
     init_default_scope('mmseg')
     return DATASETS.build(
-        dict(type='CheckedADE20KDataset', data_root=root, pipeline=PIPELINE,
-             data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'))
-    )  # fmt: skip
+        dict(
+            type='CheckedADE20KDataset',
+            data_root=root,
+            pipeline=PIPELINE,
+            data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+        )
+    )
 
 
 def _files(root, i=1):
     name = f'ADE_val_{i:08d}'
-    return (osp.join(root, 'images/validation', name + '.jpg'),
-            osp.join(root, 'annotations/validation', name + '.png'))  # fmt: skip
+    return (
+        osp.join(root, 'images/validation', name + '.jpg'),
+        osp.join(root, 'annotations/validation', name + '.png'),
+    )
 
 
 def test_clean_data_loads(root):

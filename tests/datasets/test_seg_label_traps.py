@@ -18,10 +18,15 @@ from pvtv2_dense.errors import ConfigError
 def _build(root, classes, pipeline=(), **kwargs):
     init_default_scope('mmseg')
     return DATASETS.build(
-        dict(type='CheckedSegDataset', data_root=root, metainfo=dict(classes=classes),
-             data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
-             pipeline=list(pipeline), **kwargs)
-    )  # fmt: skip
+        dict(
+            type='CheckedSegDataset',
+            data_root=root,
+            metainfo=dict(classes=classes),
+            data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+            pipeline=list(pipeline),
+            **kwargs,
+        )
+    )
 
 
 def _rewrite(root, edit):
@@ -102,8 +107,11 @@ def test_colour_mask_instead_of_indices(binary):
 
 def test_reduce_zero_label_set_in_the_pipeline_only(binary):
     pipeline = [dict(type='LoadAnnotations', reduce_zero_label=True)]
-    with pytest.raises(ConfigError, match=r'LoadAnnotations\(reduce_zero_label=True\) but the '
-                                          r'dataset has reduce_zero_label=False'):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r'LoadAnnotations\(reduce_zero_label=True\) but the '
+        r'dataset has reduce_zero_label=False',
+    ):
         _build(binary, ('bg', 'fg'), pipeline)
 
 

@@ -209,11 +209,13 @@ def test_glpn_silog_under_bf16_is_finite_and_matches_fp32(logit):
 def test_depth_estimator_trains_under_bf16_autocast():
     init_default_scope('mmseg')
     torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='DepthEstimator',
-        backbone=dict(type='PVTv2', arch=TINY_ARCH, drop_path_rate=0.1),
-        decode_head=dict(type='GLPNHead', in_channels=WIDTHS, channels=16, max_depth=10.0),
-    ))  # fmt: skip
+    model = MODELS.build(
+        dict(
+            type='DepthEstimator',
+            backbone=dict(type='PVTv2', arch=TINY_ARCH, drop_path_rate=0.1),
+            decode_head=dict(type='GLPNHead', in_channels=WIDTHS, channels=16, max_depth=10.0),
+        )
+    )
     imgs = torch.randn(2, 3, 64, 64) * 3
     gt = torch.rand(2, 1, 64, 64) * 10
     gt[0, :, :, :8] = 0

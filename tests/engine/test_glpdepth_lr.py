@@ -14,8 +14,15 @@ from pvtv2_dense.errors import ConfigError
 from tests.helpers.common import ROOT
 
 MAX_LR, MIN_LR, EPOCHS, ITERS = 1e-4, 3e-5, 25, 7
-EPOCH_CFG = dict(type='GLPDepthLR', eta_min=MIN_LR, power=0.9, by_epoch=True, begin=0,
-                 end=EPOCHS, convert_to_iter_based=True)  # fmt: skip
+EPOCH_CFG = dict(
+    type='GLPDepthLR',
+    eta_min=MIN_LR,
+    power=0.9,
+    by_epoch=True,
+    begin=0,
+    end=EPOCHS,
+    convert_to_iter_based=True,
+)
 
 
 def glpdepth_lr(step, iters_per_epoch, epochs=EPOCHS, max_lr=MAX_LR, min_lr=MIN_LR):

@@ -172,8 +172,11 @@ def build_workspace(t):
         path = osp.join(root, train_img, name)
         im = cv2.imread(path)
         os.remove(path)
-        mode = [cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), cv2.cvtColor(im, cv2.COLOR_BGR2BGRA),
-                im.astype(np.uint16) * 257][i]  # fmt: skip
+        mode = [
+            cv2.cvtColor(im, cv2.COLOR_BGR2GRAY),
+            cv2.cvtColor(im, cv2.COLOR_BGR2BGRA),
+            im.astype(np.uint16) * 257,
+        ][i]
         # PNG keeps the mode; the annotation keeps its name (same stem).
         cv2.imwrite(path[: -len('.jpg')] + '.png', mode)
     bad['odd_modes_root'] = root
@@ -293,8 +296,9 @@ def _hf_export_configs(p):
 CUSTOM_SEG = osp.join(ROOT, 'configs/custom/segformer_pvtv2-b0_1xb8-20k_custom-seg-512x512.py')
 
 
-def _custom_seg_config(path, data_root, classes, palette=None, reduce_zero_label=False,
-                       pipeline_reduce=False):  # fmt: skip
+def _custom_seg_config(
+    path, data_root, classes, palette=None, reduce_zero_label=False, pipeline_reduce=False
+):
     with open(CUSTOM_SEG) as f:
         text = f.read()
     palette = palette if palette is not None else [(i, i, i) for i in range(len(classes))]
@@ -308,9 +312,11 @@ def _custom_seg_config(path, data_root, classes, palette=None, reduce_zero_label
     ]
     if pipeline_reduce:
         edits.append(
-            ("dict(type='LoadAnnotations'),  # reduce_zero_label comes from the dataset",
-             "dict(type='LoadAnnotations', reduce_zero_label=True),")
-        )  # fmt: skip
+            (
+                "dict(type='LoadAnnotations'),  # reduce_zero_label comes from the dataset",
+                "dict(type='LoadAnnotations', reduce_zero_label=True),",
+            )
+        )
     for old, new in edits:
         assert old in text, f'{CUSTOM_SEG} no longer has {old!r}'
         text = text.replace(old, new)
@@ -335,14 +341,22 @@ def _custom_seg_faults(p, bad):
         ('seg_0_255', two, lambda f, m: cv2.imwrite(f, m * 255), dict(classes=fg)),
         ('seg_reduce_0_1', two, None, dict(classes=fg, reduce_zero_label=True)),
         ('seg_above_classes', four, None, dict(classes=shapes)),
-        ('seg_colour', two, lambda f, m: cv2.imwrite(f, cv2.cvtColor(m * 200, cv2.COLOR_GRAY2BGR)),
-         dict(classes=fg)),
-        ('seg_unreadable', two, lambda f, m: f.endswith('0000.png') and open(f, 'w').write('x'),
-         dict(classes=fg)),
+        (
+            'seg_colour',
+            two,
+            lambda f, m: cv2.imwrite(f, cv2.cvtColor(m * 200, cv2.COLOR_GRAY2BGR)),
+            dict(classes=fg),
+        ),
+        (
+            'seg_unreadable',
+            two,
+            lambda f, m: f.endswith('0000.png') and open(f, 'w').write('x'),
+            dict(classes=fg),
+        ),
         ('seg_pipeline_reduce', two, None, dict(classes=fg, pipeline_reduce=True)),
         ('seg_no_classes', two, None, dict(classes=())),
         ('seg_palette', two, None, dict(classes=fg, palette=[(0, 0, 0)])),
-    ]:  # fmt: skip
+    ]:
         root = _copy(src, p('bad', name))
         first = _rewrite_label_maps(root, edit) if edit else None
         _custom_seg_config(p(name + '.py'), root, **options)

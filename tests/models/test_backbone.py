@@ -17,9 +17,16 @@ def tiny(**kwargs):
 
 @pytest.mark.parametrize(
     'arch,params_m',
-    [('b0', 3.7), ('b1', 14.0), ('b2', 25.4), ('b2-li', 22.6), ('b3', 45.2), ('b4', 62.6),
-     ('b5', 82.0)],
-)  # fmt: skip
+    [
+        ('b0', 3.7),
+        ('b1', 14.0),
+        ('b2', 25.4),
+        ('b2-li', 22.6),
+        ('b3', 45.2),
+        ('b4', 62.6),
+        ('b5', 82.0),
+    ],
+)
 def test_parameter_counts_match_the_paper(arch, params_m):
     with torch.device('meta'):
         model = PVTv2ImageClassifier(dict(type='PVTv2', arch=arch), num_classes=1000)
@@ -29,10 +36,12 @@ def test_parameter_counts_match_the_paper(arch, params_m):
 
 @pytest.mark.parametrize(
     'size,expected',
-    [((64, 64), [(16, 16), (8, 8), (4, 4), (2, 2)]),
-     ((97, 131), [(25, 33), (13, 17), (7, 9), (4, 5)]),
-     ((33, 250), [(9, 63), (5, 32), (3, 16), (2, 8)])],
-)  # fmt: skip
+    [
+        ((64, 64), [(16, 16), (8, 8), (4, 4), (2, 2)]),
+        ((97, 131), [(25, 33), (13, 17), (7, 9), (4, 5)]),
+        ((33, 250), [(9, 63), (5, 32), (3, 16), (2, 8)]),
+    ],
+)
 def test_odd_input_sizes(size, expected):
     model = tiny()
     x = torch.randn(1, 3, *size)

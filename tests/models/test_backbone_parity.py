@@ -174,10 +174,14 @@ def _official_to_hf_segformer(official):
             stage, rest = k[5], k.split('.', 1)[1]
             if '.attn.kv.' in rest:
                 half = v.shape[0] // 2
-                out[f'segformer.encoder.block.{int(stage) - 1}.' + rest.replace(
-                    'attn.kv.', 'attention.self.key.')] = v[:half]  # fmt: skip
-                out[f'segformer.encoder.block.{int(stage) - 1}.' + rest.replace(
-                    'attn.kv.', 'attention.self.value.')] = v[half:]  # fmt: skip
+                out[
+                    f'segformer.encoder.block.{int(stage) - 1}.'
+                    + rest.replace('attn.kv.', 'attention.self.key.')
+                ] = v[:half]
+                out[
+                    f'segformer.encoder.block.{int(stage) - 1}.'
+                    + rest.replace('attn.kv.', 'attention.self.value.')
+                ] = v[half:]
                 continue
             for a, b in renames:
                 rest = rest.replace(a, b)

@@ -25,8 +25,11 @@ from tests.helpers.common import TINY_ARCH
 # float32 results of two orders of summation differ by rounding; float64 ones by far less.
 TOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-9, atol=1e-10)}
 DTYPES = pytest.mark.parametrize('dtype', [torch.float32, torch.float64], ids=['f32', 'f64'])
-MODES = pytest.mark.parametrize('train, grad', [(0, 0), (0, 1), (1, 1), (1, 0)],
-                                ids=['eval', 'eval-grad', 'train', 'train-nograd'])  # fmt: skip
+MODES = pytest.mark.parametrize(
+    'train, grad',
+    [(0, 0), (0, 1), (1, 1), (1, 0)],
+    ids=['eval', 'eval-grad', 'train', 'train-nograd'],
+)
 
 
 def _close(a, b, dtype, scale=1.0, msg=None):
@@ -144,8 +147,9 @@ def test_backbone_speed_ups_equal_the_plain_definition(
 
 
 @pytest.mark.parametrize('rows', [1, 2, 5])
-@pytest.mark.parametrize('options', [{}, {'linear_attention': True}, {'hidden_act': 'selu'}],
-                         ids=['sra', 'li', 'selu'])  # fmt: skip
+@pytest.mark.parametrize(
+    'options', [{}, {'linear_attention': True}, {'hidden_act': 'selu'}], ids=['sra', 'li', 'selu']
+)
 def test_bands_of_any_height_equal_the_whole_map(monkeypatch, rows, options):
     """Any band height, an uneven last band and a batch of two give the whole-map values; bands
     run in CPU inference only, and ``ffn_impl='banded'`` refuses to train."""
@@ -202,8 +206,9 @@ def test_auto_on_cuda_matches_the_plain_definition_on_cpu(monkeypatch, linear):
     calls = []
     real = attention.few_key_attention
     monkeypatch.setattr(attention, 'few_key_attention', lambda *a: calls.append(1) or real(*a))
-    fast, plain = _pair(dict(attn_impl='auto', ffn_impl='auto'), {}, torch.float32,
-                        linear_attention=linear)  # fmt: skip
+    fast, plain = _pair(
+        dict(attn_impl='auto', ffn_impl='auto'), {}, torch.float32, linear_attention=linear
+    )
     fast.cuda()
     x = torch.randn(2, 3, 64, 64)
     _, grads = _run(fast, x.cuda(), True, True)

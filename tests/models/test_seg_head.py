@@ -38,7 +38,7 @@ def test_registered_next_to_mmseg_segformer_head():
             channels=12,
             num_classes=5,
             norm_cfg=dict(type='BN'),
-        )  # fmt: skip
+        )
     )
     assert isinstance(ours, AllMLPHead) and type(theirs).__name__ == 'SegformerHead'
 

@@ -53,7 +53,7 @@ def _ours(eps=1e-5):
                 channels=E,
                 num_classes=CLASSES,
                 align_corners=False,
-            ),  # fmt: skip
+            ),
             test_cfg=dict(mode='whole'),
         )
     ).eval()
@@ -144,7 +144,7 @@ def test_head_shape_mismatch_names_both_sides(hf_model, tmp_path):
             channels=E,
             num_classes=150,
             init_cfg=dict(type='Pretrained', checkpoint=str(path)),
-        )  # fmt: skip
+        )
     )
     with pytest.raises(CheckpointError, match=r'num_classes 7[\s\S]*num_classes 150'):
         head.init_weights()

@@ -133,9 +133,11 @@ def test_head_loss_matches_mmseg(monkeypatch, options, label_size):
     for loss_type in ('FusedCrossEntropyLoss', 'CrossEntropyLoss'):
         head = _head(loss_type, **loss_opts, **head_opts)
         # Theirs: mmseg's own loss_by_feat and loss on the same head.
-        loss_by_feat = head.loss_by_feat if loss_type.startswith('Fused') else (
-            lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a)
-        )  # fmt: skip
+        loss_by_feat = (
+            head.loss_by_feat
+            if loss_type.startswith('Fused')
+            else (lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a))
+        )
         losses = loss_by_feat(head(feats), _samples(label))
         losses['loss_ce'].backward()
         grads = [p.grad.clone() for p in head.parameters() if p.grad is not None]
@@ -175,9 +177,11 @@ def test_head_full_size_path_matches_mmseg(monkeypatch, variant):
             head.sampler = build_pixel_sampler(
                 dict(type='OHEMPixelSampler', min_kept=100), context=head
             )
-        loss_by_feat = head.loss_by_feat if impl == 'ours' else (
-            lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a)
-        )  # fmt: skip
+        loss_by_feat = (
+            head.loss_by_feat
+            if impl == 'ours'
+            else (lambda *a, head=head: BaseDecodeHead.loss_by_feat(head, *a))
+        )
         losses = loss_by_feat(head(feats), _samples(label))
         losses['loss_ce'].backward()
         results.append((losses, [p.grad.clone() for p in head.parameters() if p.grad is not None]))

@@ -83,8 +83,9 @@ def test_library_never_imports_cli():
 
 
 def _tool_files():
-    return sorted(glob.glob(osp.join(ROOT, 'tools', '*.py')) +
-                  glob.glob(osp.join(ROOT, 'tools', '*', '*.py')))  # fmt: skip
+    return sorted(
+        glob.glob(osp.join(ROOT, 'tools', '*.py')) + glob.glob(osp.join(ROOT, 'tools', '*', '*.py'))
+    )
 
 
 def tool_loads(source, tool_names):

@@ -98,9 +98,13 @@ def pan_evaluator(name):
 def custom_seg(name):
     """train.py on a copy of the custom segmentation config whose edit block has one fault."""
     return lambda w: [
-        w['p'](name + '.py'), '--work-dir', w['p']('runs', name), '--cfg-options',
-        'train_cfg.max_iters=1', 'train_dataloader.batch_size=2',
-    ]  # fmt: skip
+        w['p'](name + '.py'),
+        '--work-dir',
+        w['p']('runs', name),
+        '--cfg-options',
+        'train_cfg.max_iters=1',
+        'train_dataloader.batch_size=2',
+    ]
 
 
 def seg_test(ckpt, *extra):

@@ -151,8 +151,9 @@ def test_unknown_type_and_option_in_a_config():
         input_error_message(unknown.value)
     )
     with pytest.raises(TypeError) as option:
-        MODELS.build(dict(type='AllMLPHead', in_channels=[8, 16, 32, 32], channels=16,
-                          num_classes=3, fo=1))  # fmt: skip
+        MODELS.build(
+            dict(type='AllMLPHead', in_channels=[8, 16, 32, 32], channels=16, num_classes=3, fo=1)
+        )
     message = input_error_message(option.value)
     # The option reached the base class through **kwargs: both are named.
     assert message == "config: BaseDecodeHead (built for type='AllMLPHead') takes no option 'fo'"

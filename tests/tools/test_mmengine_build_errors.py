@@ -56,14 +56,18 @@ def test_build_scheduler_from_cfg_converts_without_build_from_cfg():
     ``registry`` and ``scheduler_cls``, and its KeyError names no scope."""
     init_default_scope('mmseg')
     args = dict(default_args=dict(optimizer=_optimizer(), epoch_length=5))
-    err = _raised(PARAM_SCHEDULERS.build, dict(type='GLPDepthLR', power=-1, end=4,
-                                               convert_to_iter_based=True), **args)  # fmt: skip
+    err = _raised(
+        PARAM_SCHEDULERS.build,
+        dict(type='GLPDepthLR', power=-1, end=4, convert_to_iter_based=True),
+        **args,
+    )
     assert isinstance(err, TypeError) and build_site(err).cls is GLPDepthLR
     assert input_error_message(err) == (
         "config: GLPDepthLR needs option(s) 'eta_min', which the config lacks"
     )
-    err = _raised(PARAM_SCHEDULERS.build, dict(type='GLPDepthLRR', convert_to_iter_based=True),
-                  **args)  # fmt: skip
+    err = _raised(
+        PARAM_SCHEDULERS.build, dict(type='GLPDepthLRR', convert_to_iter_based=True), **args
+    )
     assert str(err.args[0]).startswith('GLPDepthLRR is not in the parameter scheduler registry.')
     assert "is not a registered parameter scheduler (did you mean 'GLPDepthLR'?)" in (
         input_error_message(err)
@@ -72,8 +76,11 @@ def test_build_scheduler_from_cfg_converts_without_build_from_cfg():
 
 def test_a_scheduler_option_error_keeps_its_message():
     init_default_scope('mmseg')
-    err = _raised(PARAM_SCHEDULERS.build, dict(type='GLPDepthLR', eta_min=0, power=-1, end=4),
-                  default_args=dict(optimizer=_optimizer()))  # fmt: skip
+    err = _raised(
+        PARAM_SCHEDULERS.build,
+        dict(type='GLPDepthLR', eta_min=0, power=-1, end=4),
+        default_args=dict(optimizer=_optimizer()),
+    )
     assert type(err) is ConfigError
     assert input_error_message(err) == 'GLPDepthLR: power must be a finite number > 0, got -1'
 

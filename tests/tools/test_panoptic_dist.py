@@ -33,8 +33,9 @@ def test_dist_train_then_dist_test_writes_panoptic_results(tmp_path):
 
     out = str(tmp_path / 'results')
     test_work = str(tmp_path / 'test')
-    run_script('dist_test.sh', config, ckpt, '2', '--work-dir', test_work, '--out', out,
-               timeout=400)  # fmt: skip
+    run_script(
+        'dist_test.sh', config, ckpt, '2', '--work-dir', test_work, '--out', out, timeout=400
+    )
     metrics = json.load(open(osp.join(test_work, 'test_metrics.json')))
     assert {'coco_panoptic/PQ', 'coco_panoptic/SQ', 'coco_panoptic/RQ'} <= set(metrics)
     # Both processes' images are in the one results file, each with its PNG.

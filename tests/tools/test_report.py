@@ -35,9 +35,13 @@ def test_epoch_based_validation_is_plotted_at_the_end_of_its_epoch(tmp_path, mon
 
     run = tmp_path / 'work' / '20260101_000000' / 'vis_data'
     run.mkdir(parents=True)
-    lines = [dict(loss=2.0, epoch=1, iter=5, step=5), dict(loss=1.0, epoch=1, iter=10, step=10),
-             {'accuracy/top1': 50.0, 'step': 1}, dict(loss=0.5, epoch=2, iter=20, step=20),
-             {'accuracy/top1': 90.0, 'step': 2}]  # fmt: skip
+    lines = [
+        dict(loss=2.0, epoch=1, iter=5, step=5),
+        dict(loss=1.0, epoch=1, iter=10, step=10),
+        {'accuracy/top1': 50.0, 'step': 1},
+        dict(loss=0.5, epoch=2, iter=20, step=20),
+        {'accuracy/top1': 90.0, 'step': 2},
+    ]
     run.joinpath('scalars.json').write_text('\n'.join(json.dumps(r) for r in lines))
     plotted = []
     original = matplotlib.axes.Axes.plot

@@ -27,9 +27,13 @@ def test_learns_held_out_shapes():
     test_images, _, test_labels = _batches(rng, 50)
     init_default_scope('mmseg')
     model = MODELS.build(
-        dict(type='PVTv2ImageClassifier', backbone=dict(type='PVTv2', arch=TINY_ARCH),
-             num_classes=len(SHAPES), data_preprocessor=dict(type='ClsDataPreprocessor'))
-    )  # fmt: skip
+        dict(
+            type='PVTv2ImageClassifier',
+            backbone=dict(type='PVTv2', arch=TINY_ARCH),
+            num_classes=len(SHAPES),
+            data_preprocessor=dict(type='ClsDataPreprocessor'),
+        )
+    )
     model.init_weights()
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0))
     accuracy = 0.0
@@ -39,8 +43,9 @@ def test_learns_held_out_shapes():
         order = torch.randperm(len(train_images)).tolist()
         for i in range(0, len(order), 50):
             idx = order[i : i + 50]
-            batch = dict(inputs=[train_images[j] for j in idx],
-                         data_samples=[train_samples[j] for j in idx])  # fmt: skip
+            batch = dict(
+                inputs=[train_images[j] for j in idx], data_samples=[train_samples[j] for j in idx]
+            )
             model.train_step(batch, optim)
         if epoch % 5 == 0:
             model.eval()

@@ -27,8 +27,9 @@ SEG_B0 = osp.join(ROOT, 'configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-5
 
 
 def _run(args):
-    run = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                         timeout=400)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=400
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     return run
 
@@ -106,8 +107,12 @@ def test_hf_classifier_checkpoint_is_evaluated_by_path(data_root, tmp_path):
     """An HF PvtV2ForImageClassification state dict, head included, gives HF's scores."""
     from transformers import PvtV2Config, PvtV2ForImageClassification
 
-    small = dict(hidden_sizes=[16, 32, 64, 64], depths=[1, 1, 1, 1],
-                 num_attention_heads=[1, 2, 4, 4], mlp_ratios=[4, 4, 4, 4])  # fmt: skip
+    small = dict(
+        hidden_sizes=[16, 32, 64, 64],
+        depths=[1, 1, 1, 1],
+        num_attention_heads=[1, 2, 4, 4],
+        mlp_ratios=[4, 4, 4, 4],
+    )
     torch.manual_seed(0)
     hf = PvtV2ForImageClassification(PvtV2Config(**small, num_labels=10)).eval()
     ckpt = str(tmp_path / 'hf_pvt_v2_classifier.pth')
@@ -118,8 +123,17 @@ def test_hf_classifier_checkpoint_is_evaluated_by_path(data_root, tmp_path):
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
     preds = str(tmp_path / 'preds.pkl')
-    _run([osp.join(ROOT, 'tools/test.py'), path, ckpt, '--work-dir', str(tmp_path / 'test'),
-          '--out', preds])  # fmt: skip
+    _run(
+        [
+            osp.join(ROOT, 'tools/test.py'),
+            path,
+            ckpt,
+            '--work-dir',
+            str(tmp_path / 'test'),
+            '--out',
+            preds,
+        ]
+    )
     samples = mmengine.load(preds)
     init_default_scope('mmseg')
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
@@ -140,7 +154,12 @@ def test_train_stops_on_a_listed_file_that_does_not_exist(data_root, tmp_path):
     os.remove(missing)
     path = str(tmp_path / 'cfg.py')
     _small_cfg(root, tmp_path / 'work').dump(path)
-    run = subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), path], cwd=ROOT,
-                         capture_output=True, text=True, timeout=400)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), path],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert run.returncode != 0
     assert f'meta/train.txt line 6 lists {missing}, which does not exist' in run.stderr

@@ -55,10 +55,11 @@ def _det_set(tmp):
     root = generate_coco(str(tmp / 'src'), num_train=4, num_val=2, size=(64, 64))
     for split in ('train', 'val'):
         os.rename(osp.join(root, f'{split}2017'), osp.join(root, split))
-        os.rename(osp.join(root, 'annotations', f'instances_{split}2017.json'),
-                  osp.join(root, 'annotations', f'{split}.json'))  # fmt: skip
-    return dict(data_root=root + '/', classes=COCO_CLASSES, palette=_palette(3),
-                img_scale=(64, 64))  # fmt: skip
+        os.rename(
+            osp.join(root, 'annotations', f'instances_{split}2017.json'),
+            osp.join(root, 'annotations', f'{split}.json'),
+        )
+    return dict(data_root=root + '/', classes=COCO_CLASSES, palette=_palette(3), img_scale=(64, 64))
 
 
 def _panoptic_set(tmp):
@@ -67,11 +68,17 @@ def _panoptic_set(tmp):
     for split in ('train', 'val'):
         os.rename(osp.join(root, f'{split}2017'), osp.join(root, split))
         os.rename(osp.join(ann, f'panoptic_{split}2017'), osp.join(ann, f'panoptic_{split}'))
-        os.rename(osp.join(ann, f'panoptic_{split}2017.json'),
-                  osp.join(ann, f'panoptic_{split}.json'))  # fmt: skip
+        os.rename(
+            osp.join(ann, f'panoptic_{split}2017.json'), osp.join(ann, f'panoptic_{split}.json')
+        )
     n = len(THING_CLASSES) + len(STUFF_CLASSES)
-    return dict(data_root=root + '/', thing_classes=THING_CLASSES, stuff_classes=STUFF_CLASSES,
-                palette=_palette(n), img_scale=(64, 64))  # fmt: skip
+    return dict(
+        data_root=root + '/',
+        thing_classes=THING_CLASSES,
+        stuff_classes=STUFF_CLASSES,
+        palette=_palette(n),
+        img_scale=(64, 64),
+    )
 
 
 def _cls_set(tmp):
@@ -101,8 +108,17 @@ def _train(config, work_dir, *options):
         for key in ('num_workers=0', 'persistent_workers=False')
     ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS='1')
-    args = [sys.executable, str(ROOT / 'tools' / 'train.py'), config, '--work-dir', str(work_dir),
-            '--cfg-options', 'train_dataloader.batch_size=2', *loaders, *options]  # fmt: skip
+    args = [
+        sys.executable,
+        str(ROOT / 'tools' / 'train.py'),
+        config,
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        'train_dataloader.batch_size=2',
+        *loaders,
+        *options,
+    ]
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
 
 

@@ -40,15 +40,28 @@ default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=1))
 def test_train_and_test_through_the_tools(tmp_path):
     root = generate_nyu(str(tmp_path / 'data'), num_train=4, num_val=2, seed=5)
     cfg = tmp_path / 'tiny_depth.py'
-    cfg.write_text(TINY_CFG.format(base=QUICKSTART, root=root, arch=TINY_ARCH,
-                                   widths=TINY_ARCH['hidden_sizes']))  # fmt: skip
+    cfg.write_text(
+        TINY_CFG.format(
+            base=QUICKSTART, root=root, arch=TINY_ARCH, widths=TINY_ARCH['hidden_sizes']
+        )
+    )
     work = tmp_path / 'work'
     run_python([osp.join(ROOT, 'tools/train.py'), str(cfg), '--work-dir', str(work)], ROOT)
     ckpt = work / 'iter_4.pth'
     assert ckpt.is_file()
     show = tmp_path / 'show'
-    run_python([osp.join(ROOT, 'tools/test.py'), str(cfg), str(ckpt), '--work-dir', str(work),
-          '--show-dir', str(show)], ROOT)  # fmt: skip
+    run_python(
+        [
+            osp.join(ROOT, 'tools/test.py'),
+            str(cfg),
+            str(ckpt),
+            '--work-dir',
+            str(work),
+            '--show-dir',
+            str(show),
+        ],
+        ROOT,
+    )
     metrics = json.loads((work / 'test_metrics.json').read_text())
     assert DEPTH_METRICS <= set(metrics)
     assert all(np.isfinite(metrics[k]) for k in DEPTH_METRICS)
@@ -79,11 +92,13 @@ def test_tiny_glpn_fits_a_handful_of_scenes():
         sample = SegDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64)))
         sample.gt_depth_map = PixelData(data=gt)
         samples.append(sample)
-    model = MODELS.build(dict(
-        type='DepthEstimator',
-        backbone=dict(type='PVTv2', arch=TINY_ARCH),
-        decode_head=dict(type='GLPNHead', in_channels=TINY_ARCH['hidden_sizes'], channels=16),
-    ))  # fmt: skip
+    model = MODELS.build(
+        dict(
+            type='DepthEstimator',
+            backbone=dict(type='PVTv2', arch=TINY_ARCH),
+            decode_head=dict(type='GLPNHead', in_channels=TINY_ARCH['hidden_sizes'], channels=16),
+        )
+    )
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 
     def abs_rel():

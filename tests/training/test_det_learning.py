@@ -56,7 +56,7 @@ def _tiny_detr():
             embed_dims=EMBED,
             loss_cls=dict(
                 type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=2.0
-            ),  # fmt: skip
+            ),
             loss_bbox=dict(type='L1Loss', loss_weight=5.0),
             loss_iou=dict(type='GIoULoss', loss_weight=2.0),
         ),
@@ -85,8 +85,9 @@ def one_thread():
 
 @pytest.mark.slow
 def test_overfits_a_few_images(tmp_path, one_thread):
-    root = generate_coco(str(tmp_path), num_train=4, num_val=1, seed=5, max_objects=2,
-                         scale=(0.25, 0.4))  # fmt: skip
+    root = generate_coco(
+        str(tmp_path), num_train=4, num_val=1, seed=5, max_objects=2, scale=(0.25, 0.4)
+    )
     ann_file = f'{root}/annotations/instances_train2017.json'
     init_default_scope('mmdet')
     dataset = CheckedCocoDataset(
@@ -125,7 +126,9 @@ def test_overfits_a_few_images(tmp_path, one_thread):
     metric.process({}, [p.to_dict() for p in preds])
     results = metric.evaluate(len(preds))
     elapsed = time.time() - start
-    print(f'loss {losses[0]:.2f} -> {losses[-1]:.2f}; mAP@50 {results["coco/bbox_mAP_50"]:.3f} '
-          f'after {STEPS} steps, {elapsed:.0f} s')  # fmt: skip
+    print(
+        f'loss {losses[0]:.2f} -> {losses[-1]:.2f}; mAP@50 {results["coco/bbox_mAP_50"]:.3f} '
+        f'after {STEPS} steps, {elapsed:.0f} s'
+    )
     assert sum(losses[-10:]) / 10 < 0.25 * sum(losses[:10]) / 10
     assert results['coco/bbox_mAP_50'] >= 0.5

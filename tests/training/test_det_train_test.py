@@ -38,9 +38,15 @@ def _add_odd_images(root, split, first_ann_id):
         data['images'].append(dict(id=img_id, file_name=name, width=64, height=64))
         if with_box:
             data['annotations'].append(
-                dict(id=first_ann_id + k, image_id=img_id, category_id=2,
-                     bbox=[8.0, 8.0, 30.0, 20.0], area=600.0, iscrowd=0)
-            )  # fmt: skip
+                dict(
+                    id=first_ann_id + k,
+                    image_id=img_id,
+                    category_id=2,
+                    bbox=[8.0, 8.0, 30.0, 20.0],
+                    area=600.0,
+                    iscrowd=0,
+                )
+            )
     with open(path, 'w') as f:
         json.dump(data, f)
 
@@ -64,9 +70,13 @@ def _coco_bbox_stats(cfg_path, results):
             np.asarray(inst['labels']).tolist(),
         ):
             dets.append(
-                dict(image_id=by_name[osp.basename(result['img_path'])],
-                     category_id=cat_ids[label], bbox=[x0, y0, x1 - x0, y1 - y0], score=score)
-            )  # fmt: skip
+                dict(
+                    image_id=by_name[osp.basename(result['img_path'])],
+                    category_id=cat_ids[label],
+                    bbox=[x0, y0, x1 - x0, y1 - y0],
+                    score=score,
+                )
+            )
     evaluator = COCOeval(gt, gt.loadRes(dets), 'bbox')
     evaluator.evaluate()
     evaluator.accumulate()

@@ -58,8 +58,9 @@ def test_generator_writes_the_bts_layout(kitti_root, tmp_path):
     with open(osp.join(kitti_root, 'gt_depth', rel), 'rb') as a:
         with open(osp.join(again, 'gt_depth', rel), 'rb') as b:
             assert a.read() == b.read()
-    test_set = KITTIDepthDataset(ann_file='splits/eigen_test_files_with_gt.txt',
-                                 data_root=kitti_root, lazy_init=False)  # fmt: skip
+    test_set = KITTIDepthDataset(
+        ann_file='splits/eigen_test_files_with_gt.txt', data_root=kitti_root, lazy_init=False
+    )
     assert len(test_set) == 2  # the None line is skipped
 
 
@@ -128,8 +129,18 @@ def test_kitti_train_and_test_through_the_tools(kitti_root, tmp_path):
     assert lrs == pytest.approx(expected, rel=1e-4)
 
     show = tmp_path / 'show'
-    run_python([osp.join(ROOT, 'tools/test.py'), str(cfg_path), str(ckpt), '--work-dir', str(work),
-          '--show-dir', str(show)], ROOT)  # fmt: skip
+    run_python(
+        [
+            osp.join(ROOT, 'tools/test.py'),
+            str(cfg_path),
+            str(ckpt),
+            '--work-dir',
+            str(work),
+            '--show-dir',
+            str(show),
+        ],
+        ROOT,
+    )
     metrics = json.loads((work / 'test_metrics.json').read_text())
     assert DEPTH_METRICS <= set(metrics)
     assert all(np.isfinite(metrics[k]) for k in DEPTH_METRICS)

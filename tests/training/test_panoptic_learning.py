@@ -28,8 +28,9 @@ def one_thread():
 
 @pytest.mark.slow
 def test_overfits_a_few_images(tmp_path, one_thread):
-    root = generate_coco_panoptic(str(tmp_path), num_train=4, num_val=1, seed=3, max_objects=2,
-                                  scale=(0.22, 0.32))  # fmt: skip
+    root = generate_coco_panoptic(
+        str(tmp_path), num_train=4, num_val=1, seed=3, max_objects=2, scale=(0.22, 0.32)
+    )
     cfg = tiny_panoptic_model(Config.fromfile(PAN_QUICKSTART))
     init_default_scope('mmdet')
     dataset = cfg.train_dataloader.dataset

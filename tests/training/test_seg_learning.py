@@ -45,7 +45,7 @@ def test_overfits_synthetic_images():
                 std=[58.395, 57.12, 57.375],
                 bgr_to_rgb=True,
                 size=(64, 64),
-            ),  # fmt: skip
+            ),
             backbone=dict(type='PVTv2', arch=TINY_ARCH),
             decode_head=dict(
                 type='AllMLPHead',
@@ -53,7 +53,7 @@ def test_overfits_synthetic_images():
                 channels=64,
                 num_classes=len(CLASSES),
                 dropout_ratio=0.0,
-            ),  # fmt: skip
+            ),
             test_cfg=ConfigDict(mode='whole'),
         )
     )

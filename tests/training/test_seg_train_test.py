@@ -14,8 +14,9 @@ from tests.helpers.common import ROOT, tiny_seg_cfg
 
 
 def _run(args, cwd):
-    run = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                         timeout=240)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=240
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     return run
 
@@ -39,19 +40,25 @@ def trained(ade_root, tmp_path_factory):
     'mode',
     [
         [],
-        ['--cfg-options', 'model.test_cfg.mode=slide', 'model.test_cfg.crop_size=(32,32)',
-         'model.test_cfg.stride=(24,24)'],
+        [
+            '--cfg-options',
+            'model.test_cfg.mode=slide',
+            'model.test_cfg.crop_size=(32,32)',
+            'model.test_cfg.stride=(24,24)',
+        ],
     ],
     ids=['whole', 'slide'],
-)  # fmt: skip
+)
 @pytest.mark.slow
 def test_test_reports_the_miou_of_its_predictions(trained, mode):
     """The mIoU in test_metrics.json is the one the dumped predictions and labels give."""
     path, ckpt, work = trained
     out = osp.join(work, 'test_' + ('slide' if mode else 'whole'))
     preds = osp.join(out, 'preds.pkl')
-    _run([osp.join(ROOT, 'tools/test.py'), path, ckpt, '--work-dir', out, '--out', preds, *mode],
-         ROOT)  # fmt: skip
+    _run(
+        [osp.join(ROOT, 'tools/test.py'), path, ckpt, '--work-dir', out, '--out', preds, *mode],
+        ROOT,
+    )
     with open(osp.join(out, 'test_metrics.json')) as f:
         metrics = json.load(f)
     samples = mmengine.load(preds)

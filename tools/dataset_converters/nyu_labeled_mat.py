@@ -88,10 +88,16 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
         targets = []
         for i in sorted(split_of):
             name = f'{scenes[i] or "nyu"}_{i + 1:05d}'
-            targets.append((i, split_of[i], *(
-                osp.join(out_dir, kind, split_of[i], name + ext)
-                for kind, ext in (('images', '.jpg'), ('annotations', '.png'))
-            )))  # fmt: skip
+            targets.append(
+                (
+                    i,
+                    split_of[i],
+                    *(
+                        osp.join(out_dir, kind, split_of[i], name + ext)
+                        for kind, ext in (('images', '.jpg'), ('annotations', '.png'))
+                    ),
+                )
+            )
         # Every target is checked before the first is written: a refusal changes nothing.
         existing = [p for t in targets for p in t[2:] if osp.exists(p)] if not force else []
         if existing:

@@ -33,18 +33,24 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint that fits the config')
     parser.add_argument('--out', required=True, help='output .onnx file')
     parser.add_argument(
-        '--shape', nargs=2, type=int, default=(512, 512), metavar=('H', 'W'),
+        '--shape',
+        nargs=2,
+        type=int,
+        default=(512, 512),
+        metavar=('H', 'W'),
         help='input height and width (default: 512 512)',
-    )  # fmt: skip
+    )
     parser.add_argument('--dynamic', action='store_true', help='symbolic batch, height, width')
     parser.add_argument('--verify', action='store_true', help='check in ONNX Runtime')
     parser.add_argument('--tolerance', type=float, default=1e-4, help='for --verify')
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default: 18)')
     parser.add_argument('--overwrite', action='store_true', help='write over an existing --out')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys; the parent of each key must exist in the config',
-    )  # fmt: skip
+    )
     return parser.parse_args(argv)
 
 

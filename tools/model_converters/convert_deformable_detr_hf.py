@@ -42,9 +42,11 @@ def parse_args(argv=None):
     parser.add_argument('--tolerance', type=float, default=1e-5, help='largest output difference')
     parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config keys; the parent of each key must exist in the config',
-    )  # fmt: skip
+    )
     return parser.parse_args(argv)
 
 

@@ -5,8 +5,17 @@ dataset_type = 'KITTIDepthDataset'
 data_root = 'data/kitti'
 crop_size = (352, 704)
 max_depth = 80.0
-meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'kb_frame')  # fmt: skip
+meta_keys = (
+    'img_path',
+    'depth_map_path',
+    'ori_shape',
+    'img_shape',
+    'pad_shape',
+    'scale_factor',
+    'flip',
+    'flip_direction',
+    'kb_frame',
+)
 # GLPDepth's order (its BaseDataset.augment_training_data): the CutDepth strip is pasted on the
 # whole frame, then flip, crop and the photometric jitter, which alters the strip too.
 train_pipeline = [

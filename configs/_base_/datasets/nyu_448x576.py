@@ -4,8 +4,17 @@ dataset_type = 'CheckedNYUDataset'
 data_root = 'data/nyu'
 crop_size = (448, 576)
 max_depth = 10.0
-meta_keys = ('img_path', 'depth_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor',
-             'flip', 'flip_direction', 'category_id')  # fmt: skip
+meta_keys = (
+    'img_path',
+    'depth_map_path',
+    'ori_shape',
+    'img_shape',
+    'pad_shape',
+    'scale_factor',
+    'flip',
+    'flip_direction',
+    'category_id',
+)
 # GLPDepth's order (its BaseDataset.augment_training_data): the CutDepth strip is pasted on the
 # whole frame, then flip, crop and the photometric jitter, which alters the strip too.
 train_pipeline = [

@@ -7,9 +7,16 @@ metainfo = dict(
     thing_classes=('disc', 'rectangle', 'triangle'),
     stuff_classes=('sky', 'wall', 'grass', 'sand'),
     classes=('disc', 'rectangle', 'triangle', 'sky', 'wall', 'grass', 'sand'),
-    palette=[(230, 60, 60), (250, 220, 40), (70, 60, 230), (150, 190, 240), (120, 100, 90),
-             (40, 110, 40), (200, 180, 120)],
-)  # fmt: skip
+    palette=[
+        (230, 60, 60),
+        (250, 220, 40),
+        (70, 60, 230),
+        (150, 190, 240),
+        (120, 100, 90),
+        (40, 110, 40),
+        (200, 180, 120),
+    ],
+)
 img_scale = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile', color_type='color'),

@@ -22,8 +22,13 @@ from .common import is_complete, mark_complete, texture
 # ADE20K class ids (1-based in the files): wall, floor, then shapes.
 BACKGROUND_CLASSES = (1, 4)
 SHAPE_CLASSES = {'disc': 13, 'rectangle': 20, 'triangle': 33}
-_COLOURS = {1: (120, 120, 120), 4: (80, 50, 50), 13: (230, 60, 60), 20: (60, 200, 60),
-            33: (70, 90, 230)}  # fmt: skip
+_COLOURS = {
+    1: (120, 120, 120),
+    4: (80, 50, 50),
+    13: (230, 60, 60),
+    20: (60, 200, 60),
+    33: (70, 90, 230),
+}
 
 
 def _draw_shape(mask, kind, rng):

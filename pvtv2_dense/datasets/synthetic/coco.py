@@ -38,8 +38,9 @@ def _outline(kind: str, cx: float, cy: float, r: float) -> np.ndarray:
         t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
         return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
     if kind == 'rectangle':
-        return np.array([[cx - r, cy - r / 2], [cx + r, cy - r / 2], [cx + r, cy + r / 2],
-                         [cx - r, cy + r / 2]])  # fmt: skip
+        return np.array(
+            [[cx - r, cy - r / 2], [cx + r, cy - r / 2], [cx + r, cy + r / 2], [cx - r, cy + r / 2]]
+        )
     return np.array([[cx, cy - r], [cx + r, cy + r], [cx - r, cy + r]])
 
 
@@ -72,8 +73,12 @@ def make_sample(rng: np.random.Generator, size=(64, 64), max_objects=3, scale=(0
             cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
             ys, xs = np.nonzero(mask)
             # Boxes come from the drawn pixels, so they are exact for the image.
-            box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
-                   float(ys.max() - ys.min() + 1)]  # fmt: skip
+            box = [
+                float(xs.min()),
+                float(ys.min()),
+                float(xs.max() - xs.min() + 1),
+                float(ys.max() - ys.min() + 1),
+            ]
             if all(_iou(box, other[1]) < 0.1 for other in objects):
                 break
         else:
@@ -145,8 +150,15 @@ def generate_coco(
         The dataset root to give mmdet (``.../coco``).
     """
     data_root = osp.join(root, 'coco')
-    params = dict(kind='coco', num_train=num_train, num_val=num_val, size=list(size), seed=seed,
-                  max_objects=max_objects, scale=list(scale))  # fmt: skip
+    params = dict(
+        kind='coco',
+        num_train=num_train,
+        num_val=num_val,
+        size=list(size),
+        seed=seed,
+        max_objects=max_objects,
+        scale=list(scale),
+    )
     if is_complete(data_root, params):
         return data_root
     rng = np.random.default_rng(seed)

@@ -57,8 +57,12 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
 
 def _box(mask: np.ndarray) -> list:
     ys, xs = np.nonzero(mask)
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-            int(ys.max() - ys.min() + 1)]  # fmt: skip
+    return [
+        int(xs.min()),
+        int(ys.min()),
+        int(xs.max() - xs.min() + 1),
+        int(ys.max() - ys.min() + 1),
+    ]
 
 
 def _overlap(a, b) -> float:
@@ -66,8 +70,9 @@ def _overlap(a, b) -> float:
     return float((a & b).sum()) / max(1, min(int(a.sum()), int(b.sum())))
 
 
-def make_sample(rng: np.random.Generator, size=(64, 64), max_objects=4, scale=(0.14, 0.32),
-                max_overlap=0.25):  # fmt: skip
+def make_sample(
+    rng: np.random.Generator, size=(64, 64), max_objects=4, scale=(0.14, 0.32), max_overlap=0.25
+):
     """One RGB image, its segment-id map and its segments.
 
     Args:
@@ -117,8 +122,15 @@ def make_sample(rng: np.random.Generator, size=(64, 64), max_objects=4, scale=(0
     for seg_id in sorted(cats):
         mask = ids == seg_id
         if mask.any():  # a stuff region can be covered by things entirely
-            segments.append(dict(id=seg_id, category_id=cats[seg_id], area=int(mask.sum()),
-                                 bbox=_box(mask), iscrowd=0))  # fmt: skip
+            segments.append(
+                dict(
+                    id=seg_id,
+                    category_id=cats[seg_id],
+                    area=int(mask.sum()),
+                    bbox=_box(mask),
+                    iscrowd=0,
+                )
+            )
     return img, ids, segments
 
 
@@ -172,8 +184,15 @@ def generate_coco_panoptic(
         The dataset root to give mmdet (``.../coco_panoptic``).
     """
     data_root = osp.join(root, 'coco_panoptic')
-    params = dict(kind='coco_panoptic', num_train=num_train, num_val=num_val, size=list(size),
-                  seed=seed, max_objects=max_objects, scale=list(scale))  # fmt: skip
+    params = dict(
+        kind='coco_panoptic',
+        num_train=num_train,
+        num_val=num_val,
+        size=list(size),
+        seed=seed,
+        max_objects=max_objects,
+        scale=list(scale),
+    )
     if is_complete(data_root, params):
         return data_root
     rng = np.random.default_rng(seed)

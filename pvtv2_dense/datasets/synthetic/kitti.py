@@ -119,8 +119,9 @@ def generate_kitti(root: str, num_train=4, num_val=2, window=(64, 128), seed=0) 
         str: the dataset root to give ``KITTIDepthDataset`` (``.../kitti``).
     """
     data_root = osp.join(root, 'kitti')
-    params = dict(kind='kitti', num_train=num_train, num_val=num_val, window=list(window),
-                  seed=seed)  # fmt: skip
+    params = dict(
+        kind='kitti', num_train=num_train, num_val=num_val, window=list(window), seed=seed
+    )
     if is_complete(data_root, params):
         return data_root
     rng = np.random.default_rng(seed)

@@ -21,8 +21,9 @@ from .ade20k import SHAPE_CLASSES, make_sample
 from .common import is_complete, mark_complete
 
 
-def generate_seg_folder(root: str, num_classes=4, num_train=8, num_val=4, size=(64, 64),
-                        seed=0) -> str:  # fmt: skip
+def generate_seg_folder(
+    root: str, num_classes=4, num_train=8, num_val=4, size=(64, 64), seed=0
+) -> str:
     """Write the set under ``root/seg_folder`` (reused when already complete).
 
     Args:
@@ -39,8 +40,14 @@ def generate_seg_folder(root: str, num_classes=4, num_train=8, num_val=4, size=(
     if not 2 <= num_classes <= len(SHAPE_CLASSES) + 1:
         raise InputError(f'generate_seg_folder: num_classes={num_classes}; expected 2..4')
     data_root = osp.join(root, 'seg_folder')
-    params = dict(kind='seg_folder', num_classes=num_classes, num_train=num_train,
-                  num_val=num_val, size=list(size), seed=seed)  # fmt: skip
+    params = dict(
+        kind='seg_folder',
+        num_classes=num_classes,
+        num_train=num_train,
+        num_val=num_val,
+        size=list(size),
+        seed=seed,
+    )
     if is_complete(data_root, params):
         return data_root
     lut = np.zeros(256, np.uint8)  # ADE ids -> 0 .. num_classes - 1

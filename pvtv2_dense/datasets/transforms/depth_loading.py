@@ -33,8 +33,9 @@ class LoadCheckedDepthAnnotation(LoadDepthAnnotation):
         backend_args (dict, optional): mmengine file backend arguments.
     """
 
-    def __init__(self, depth_rescale_factor: float = 1.0, check_size: bool = True,
-                 backend_args=None):  # fmt: skip
+    def __init__(
+        self, depth_rescale_factor: float = 1.0, check_size: bool = True, backend_args=None
+    ):
         super().__init__(
             decode_backend='cv2',
             to_float32=True,

@@ -35,8 +35,16 @@ from .folded_chunks import decode_in_chunks, fuse_levels, norm_for_chunks
 # Activations that act on each element alone, without parameters (chunks of channels and the
 # fold's order of operations leave them unchanged).
 ELEMENTWISE_ACTIVATIONS = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU, nn.Tanh, nn.Sigmoid, nn.Hardswish,
-)  # fmt: skip
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.GELU,
+    nn.SiLU,
+    nn.ELU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Hardswish,
+)
 
 
 class Fold(NamedTuple):

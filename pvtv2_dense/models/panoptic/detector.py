@@ -51,7 +51,9 @@ class PanopticSegFormer(DeformableDETR):
         img_feats = self.extract_feat(batch_inputs)
         head_inputs = self.forward_transformer(img_feats, batch_data_samples)
         out = self.bbox_head.forward_panoptic(
-            head_inputs['hidden_states'], head_inputs['references'], head_inputs['memory'],
+            head_inputs['hidden_states'],
+            head_inputs['references'],
+            head_inputs['memory'],
             head_inputs['spatial_shapes'],
-        )  # fmt: skip
+        )
         return tuple(out.values())
