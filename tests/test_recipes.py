@@ -137,6 +137,35 @@ MASK_RCNN_3X = {
     "schedule_1x; mmdet's Swin 3x warms up for 1000",
     'optim_wrapper.type': 'b2-li: AmpOptimWrapper, for the apex fp16 the official b2-li run used',
 }
+# ATSS / GFL 3x multi-scale + crop against mmdet's R-50 1x recipes of the same detectors.
+_OFFICIAL_3X = (
+    "whai362/PVT's 3x recipe: DETR's multi-scale + crop augmentation, AdamW lr 1e-4, weight decay "
+    '0.05, no decay on norms, 36 epochs with steps at 27 and 33, mixed precision (apex fp16 in the '
+    "official runs), replacing mmdet's 1x single-scale SGD recipe for ResNet"
+)
+DENSE_3X = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'train_dataloader.dataset.pipeline[2]*': _OFFICIAL_3X,
+    'train_dataloader.dataset.pipeline[3]*': _OFFICIAL_3X,
+    'optim_wrapper.*': _OFFICIAL_3X,
+    'train_cfg.max_epochs': _OFFICIAL_3X,
+    'param_scheduler[1].*': _OFFICIAL_3X,
+}
+# Sparse R-CNN against mmdet's R-50 recipe of the same schedule and augmentation.
+SPARSE_RCNN = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'optim_wrapper.optimizer.lr': "b2: 8 GPUs x 1 image with lr 2.5e-5 / 1.4, as whai362/PVT's "
+    'b2 config (its b2-li config keeps 8 x 2 and 2.5e-5, as mmdet)',
+    'train_dataloader.batch_size': 'b2: 8 GPUs x 1 image, as the official b2 config',
+    'train_dataloader.num_workers': 'b2: one loader process per GPU, as the official b2 config',
+    'auto_scale_lr.base_batch_size': 'b2: the batch of 8 its lr is for',
+}
 # Semantic FPN against mmseg's R50 recipe on ADE20K (160k, SGD: mmseg has no 40k ADE20K one).
 _SEMFPN_SCHEDULE = (
     "whai362/PVTv2-Seg's schedule: 40k iterations of 8 GPUs x 4 images, AdamW lr 2e-4, weight "
@@ -262,6 +291,7 @@ DETR_PAIRS = _pairs('deformable_detr', osp.join(MMDET_CONFIGS, 'deformable_detr'
     for v in _DETR for b in (*_SIZES, 'b2-li')
 ])  # fmt: skip
 _VARIANTS = (*_SIZES, 'b2-li')
+_B2S = ('b2', 'b2-li')  # the official repo's advanced detectors come for these two
 # mmdet ships RetinaNet for b0-b5: b2-li (linear SRA, same widths) is compared with b2.
 RETINANET_PAIRS = _pairs('retinanet', osp.join(MMDET_CONFIGS, 'pvt'), [
     (f'retinanet_pvtv2-{b}_fpn_1x_coco.py', f"retinanet_pvtv2-{b[:2]}_fpn_1x_coco.py")
@@ -274,13 +304,24 @@ MASK_RCNN_3X_PAIRS = _pairs('mask_rcnn', osp.join(MMDET_CONFIGS, 'swin'), [
     (f'mask-rcnn_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py')
     for b in ('b2', 'b2-li')
 ])  # fmt: skip
+DENSE_3X_PAIRS = [
+    *_pairs('atss', osp.join(MMDET_CONFIGS, 'atss'), [
+        (f'atss_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'atss_r50_fpn_1x_coco.py') for b in _B2S]),
+    *_pairs('gfl', osp.join(MMDET_CONFIGS, 'gfl'), [
+        (f'gfl_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'gfl_r50_fpn_1x_coco.py') for b in _B2S]),
+]  # fmt: skip
+SPARSE_RCNN_PAIRS = _pairs('sparse_rcnn', osp.join(MMDET_CONFIGS, 'sparse_rcnn'), [
+    (f'sparse-rcnn_pvtv2-{b}_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
+     'sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py') for b in _B2S
+])  # fmt: skip
 SEM_FPN_PAIRS = _pairs('sem_fpn', osp.join(MMSEG_CONFIGS, 'sem_fpn'), [
     (f'fpn_pvtv2-{b}_8xb4-40k_ade20k-512x512.py', 'fpn_r50_4xb4-160k_ade20k-512x512.py')
     for b in _VARIANTS
 ])  # fmt: skip
 # Pairs whose peer states no drop path (ResNet has none; mmdet's PVTv2 has it by default).
 DROP_PATH_STATED_BY_US = {ours for pairs in (DETR_PAIRS, RETINANET_PAIRS, MASK_RCNN_PAIRS,
-                                             MASK_RCNN_3X_PAIRS, SEM_FPN_PAIRS)
+                                             MASK_RCNN_3X_PAIRS, DENSE_3X_PAIRS, SPARSE_RCNN_PAIRS,
+                                             SEM_FPN_PAIRS)
                           for ours, _ in pairs}  # fmt: skip
 COMPARED = {
     'segformer-mit': (MIT_PAIRS, SEGFORMER),
@@ -289,6 +330,8 @@ COMPARED = {
     'retinanet': (RETINANET_PAIRS, RETINANET),
     'mask-rcnn': (MASK_RCNN_PAIRS, MASK_RCNN),
     'mask-rcnn-3x': (MASK_RCNN_3X_PAIRS, MASK_RCNN_3X),
+    'atss-gfl-3x': (DENSE_3X_PAIRS, DENSE_3X),
+    'sparse-rcnn': (SPARSE_RCNN_PAIRS, SPARSE_RCNN),
     'sem-fpn': (SEM_FPN_PAIRS, SEM_FPN),
 }
 
@@ -310,7 +353,17 @@ def test_recipes_match_the_wheels_but_for_the_listed_differences(pairs, intended
 
 def test_every_recipe_config_is_compared():
     compared = {osp.basename(o) for pairs, _ in COMPARED.values() for o, _ in pairs}
-    for sub in ('segformer', 'deformable_detr', 'retinanet', 'mask_rcnn', 'sem_fpn'):
+    subs = (
+        'segformer',
+        'deformable_detr',
+        'retinanet',
+        'mask_rcnn',
+        'atss',
+        'gfl',
+        'sparse_rcnn',
+        'sem_fpn',
+    )
+    for sub in subs:
         shipped = {n for n in os.listdir(osp.join(ROOT, 'configs', sub)) if n.endswith('.py')}
         assert shipped <= compared, f'configs/{sub} not compared: {sorted(shipped - compared)}'
 
