@@ -31,6 +31,9 @@ RECIPE_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg', 'val_cf
 
 # Our transforms that check a sample and change nothing: left out before pipelines are compared.
 CHECK_ONLY_TRANSFORMS = ('CheckSegAnnotation',)
+# Transforms our recipes add on purpose: taken out of our pipelines before the comparison and
+# reported as '<pipeline path>+<type>', a difference the intended list then has to name.
+ADDED_TRANSFORMS = ('ResizeToMultiple',)
 
 # Both families: the backbone is PVTv2(arch=...), whose structure is checked against the papers
 # and the reference implementations in tests/models/test_backbone*.py and
@@ -46,6 +49,16 @@ SEG_RUNTIME = {
     'env_cfg.cudnn_benchmark': 'a speed switch, not part of the recipe: ours keeps cuDNN '
     'deterministic by default (reproducible runs and resumes); set it to True for speed',
     'train_dataloader.num_workers': 'loader processes: throughput, not the recipe',
+}
+_ALIGNED = (
+    "NVlabs/SegFormer's ADE20K test resize (AlignedResize) and whai362/PVTv2-Seg's (AlignResize): "
+    'the keep-ratio resize, then a bilinear resize up to the next multiple of 32, the pixels '
+    "mmseg's ResizeToMultiple gives after Resize (tests/configs/test_aligned_test_resize.py); "
+    "mmseg's configs stop after the first resize, which costs 0.5-1.0 mIoU (mmseg issue #2435)"
+)
+ALIGNED_TEST_RESIZE = {
+    'val_dataloader.dataset.pipeline+ResizeToMultiple': _ALIGNED,
+    'test_dataloader.dataset.pipeline+ResizeToMultiple': _ALIGNED,
 }
 SEGFORMER = {
     **BACKBONE,
@@ -72,6 +85,7 @@ SEGFORMER = {
     'fail on a missing or mismatched label file with one line naming it',
     'auto_scale_lr': "mmseg's configs have none; ours states the recipe's batch (16 on ADE20K, "
     '8 on Cityscapes) so --auto-scale-lr scales the lr from it; disabled by default',
+    **ALIGNED_TEST_RESIZE,
 }
 DEFORMABLE_DETR = {
     **BACKBONE,
@@ -84,8 +98,102 @@ DEFORMABLE_DETR = {
     'and RGBA files decode to 3-channel BGR; same behaviour',
     'auto_scale_lr.enable': "mmdet's default (disabled) stated; base_batch_size is compared",
 }
+COCO_DATA = {
+    '*_dataloader.dataset.type': DEFORMABLE_DETR['*_dataloader.dataset.type'],
+    '*_dataloader.dataset.pipeline[0].color_type': DEFORMABLE_DETR[
+        '*_dataloader.dataset.pipeline[0].color_type'
+    ],
+}
+# RetinaNet against mmdet's configs/pvt (the same recipe, whai362/PVT's, ported by mmdet).
+RETINANET = {**BACKBONE, **RNG_HOOK, **COCO_DATA}
+_PVT_NECK = {
+    'model.neck.in_channels*': "the widths of PVTv2's four stages replace ResNet-50's (same "
+    'strides 4-32)'
+}
+_B4_B5_BATCH = (
+    'b4 and b5: 8 GPUs x 1 image with the lr / 1.4, as whai362/PVT trained them (and as mmdet '
+    'ports it for RetinaNet b4/b5)'
+)
+_BATCH_1 = {
+    'train_dataloader.batch_size': _B4_B5_BATCH,
+    'train_dataloader.num_workers': _B4_B5_BATCH,
+    'auto_scale_lr.base_batch_size': _B4_B5_BATCH,
+}
+# Mask R-CNN 1x against mmdet's R50 1x: whai362/PVT changes the backbone and the optimizer only.
+MASK_RCNN = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    **_BATCH_1,
+    'optim_wrapper.optimizer.*': "whai362/PVT's Mask R-CNN optimizer: AdamW lr 2e-4 (/ 1.4 for "
+    "b4, b5), weight decay 1e-4, replaces mmdet's SGD 0.02 for ResNet",
+}
+# Mask R-CNN 3x multi-scale + crop against mmdet's Swin-T recipe of the same augmentation.
+MASK_RCNN_3X = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'param_scheduler[0].end': "500 warmup iterations: the official configs inherit mmdet 2.13's "
+    "schedule_1x; mmdet's Swin 3x warms up for 1000",
+    'optim_wrapper.type': 'b2-li: AmpOptimWrapper, for the apex fp16 the official b2-li run used',
+}
+# ATSS / GFL 3x multi-scale + crop against mmdet's R-50 1x recipes of the same detectors.
+_OFFICIAL_3X = (
+    "whai362/PVT's 3x recipe: DETR's multi-scale + crop augmentation, AdamW lr 1e-4, weight decay "
+    '0.05, no decay on norms, 36 epochs with steps at 27 and 33, mixed precision (apex fp16 in the '
+    "official runs), replacing mmdet's 1x single-scale SGD recipe for ResNet"
+)
+DENSE_3X = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'train_dataloader.dataset.pipeline[2]*': _OFFICIAL_3X,
+    'train_dataloader.dataset.pipeline[3]*': _OFFICIAL_3X,
+    'optim_wrapper.*': _OFFICIAL_3X,
+    'train_cfg.max_epochs': _OFFICIAL_3X,
+    'param_scheduler[1].*': _OFFICIAL_3X,
+}
+# Sparse R-CNN against mmdet's R-50 recipe of the same schedule and augmentation.
+SPARSE_RCNN = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'optim_wrapper.optimizer.lr': "b2: 8 GPUs x 1 image with lr 2.5e-5 / 1.4, as whai362/PVT's "
+    'b2 config (its b2-li config keeps 8 x 2 and 2.5e-5, as mmdet)',
+    'train_dataloader.batch_size': 'b2: 8 GPUs x 1 image, as the official b2 config',
+    'train_dataloader.num_workers': 'b2: one loader process per GPU, as the official b2 config',
+    'auto_scale_lr.base_batch_size': 'b2: the batch of 8 its lr is for',
+}
+# Semantic FPN against mmseg's R50 recipe on ADE20K (160k, SGD: mmseg has no 40k ADE20K one).
+_SEMFPN_SCHEDULE = (
+    "whai362/PVTv2-Seg's schedule: 40k iterations of 8 GPUs x 4 images, AdamW lr 2e-4, weight "
+    "decay 1e-4, poly 0.9 to 0, evaluation and checkpoints every 4k; mmseg's R50 recipe is 160k "
+    'iterations of 4 x 4 with SGD 0.01 to 1e-4'
+)
+SEM_FPN = {
+    **BACKBONE,
+    **RNG_HOOK,
+    'env_cfg.cudnn_benchmark': SEG_RUNTIME['env_cfg.cudnn_benchmark'],
+    **ALIGNED_TEST_RESIZE,
+    **_PVT_NECK,
+    **{k: SEGFORMER[k] for k in ('model.pretrained', 'model.decode_head.norm_cfg.type',
+                                 '*_dataloader.dataset.type',
+                                 'tta_pipeline[1].transforms[2][0].reduce_zero_label')},
+    'optim_wrapper.optimizer.*': _SEMFPN_SCHEDULE,
+    'param_scheduler[0].e*': _SEMFPN_SCHEDULE,
+    'train_cfg.*': _SEMFPN_SCHEDULE,
+    'default_hooks.checkpoint.interval': _SEMFPN_SCHEDULE,
+    'auto_scale_lr': "mmseg's configs have none; ours states the recipe's batch (32) so "
+    '--auto-scale-lr scales the lr from it; disabled by default',
+}  # fmt: skip
 BACKBONE_DROP_PATH = 'model.backbone.drop_path_rate'
-DETR_DROP_PATH = 0.1  # whai362/PVT v2's detection/pvt_v2.py (every size); ResNet has none
+# whai362/PVT's detection/pvt_v2.py and whai362/PVTv2-Seg's pvtv2.py build every size with drop
+# path 0.1; ResNet has none, and mmdet's configs/pvt leave it to the backbone's default (0.1).
+DENSE_DROP_PATH = 0.1
 
 
 def _load(path):
@@ -132,9 +240,27 @@ def _matches(path, pattern):
     return re.fullmatch(re.escape(pattern).replace(r'\*', '.*'), path) is not None
 
 
+def _take_added(node, path, found):
+    """``node`` without the added transforms; ``found`` gets '<list path>+<type>' for each."""
+    if isinstance(node, dict):
+        return {k: _take_added(v, f'{path}.{k}' if path else str(k), found)
+                for k, v in node.items()}  # fmt: skip
+    if isinstance(node, (list, tuple)):
+        kept = []
+        for x in node:
+            if isinstance(x, dict) and x.get('type') in ADDED_TRANSFORMS:
+                found.add(f'{path}+{x["type"]}')
+            else:
+                kept.append(x)
+        return [_take_added(x, f'{path}[{i}]', found) for i, x in enumerate(kept)]
+    return node
+
+
 def _unexplained(ours_path, theirs_path, intended, used):
-    ours, theirs = _drop_checks(_load(ours_path)), _load(theirs_path)
-    diff = _leaf_diff(ours, theirs)
+    added = set()
+    ours = _take_added(_drop_checks(_load(ours_path)), '', added)
+    theirs = _load(theirs_path)
+    diff = {**_leaf_diff(ours, theirs), **{p: ('<added>', '<absent>') for p in added}}
     unexplained = {}
     for path, values in diff.items():
         matches = [p for p in intended if _matches(path, p)]
@@ -166,21 +292,60 @@ DETR_PAIRS = _pairs('deformable_detr', osp.join(MMDET_CONFIGS, 'deformable_detr'
     (f'{v}_pvtv2-{b}_16xb2-50e_coco.py', f'{v}_r50_16xb2-50e_coco.py')
     for v in _DETR for b in (*_SIZES, 'b2-li')
 ])  # fmt: skip
-DETR_PAIRS_OURS = {ours for ours, _ in DETR_PAIRS}
+_VARIANTS = (*_SIZES, 'b2-li')
+_B2S = ('b2', 'b2-li')  # the official repo's advanced detectors come for these two
+# mmdet ships RetinaNet for b0-b5: b2-li (linear SRA, same widths) is compared with b2.
+RETINANET_PAIRS = _pairs('retinanet', osp.join(MMDET_CONFIGS, 'pvt'), [
+    (f'retinanet_pvtv2-{b}_fpn_1x_coco.py', f"retinanet_pvtv2-{b[:2]}_fpn_1x_coco.py")
+    for b in _VARIANTS
+])  # fmt: skip
+MASK_RCNN_PAIRS = _pairs('mask_rcnn', osp.join(MMDET_CONFIGS, 'mask_rcnn'), [
+    (f'mask-rcnn_pvtv2-{b}_fpn_1x_coco.py', 'mask-rcnn_r50_fpn_1x_coco.py') for b in _VARIANTS
+])  # fmt: skip
+MASK_RCNN_3X_PAIRS = _pairs('mask_rcnn', osp.join(MMDET_CONFIGS, 'swin'), [
+    (f'mask-rcnn_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py')
+    for b in ('b2', 'b2-li')
+])  # fmt: skip
+DENSE_3X_PAIRS = [
+    *_pairs('atss', osp.join(MMDET_CONFIGS, 'atss'), [
+        (f'atss_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'atss_r50_fpn_1x_coco.py') for b in _B2S]),
+    *_pairs('gfl', osp.join(MMDET_CONFIGS, 'gfl'), [
+        (f'gfl_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'gfl_r50_fpn_1x_coco.py') for b in _B2S]),
+]  # fmt: skip
+SPARSE_RCNN_PAIRS = _pairs('sparse_rcnn', osp.join(MMDET_CONFIGS, 'sparse_rcnn'), [
+    (f'sparse-rcnn_pvtv2-{b}_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
+     'sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py') for b in _B2S
+])  # fmt: skip
+SEM_FPN_PAIRS = _pairs('sem_fpn', osp.join(MMSEG_CONFIGS, 'sem_fpn'), [
+    (f'fpn_pvtv2-{b}_8xb4-40k_ade20k-512x512.py', 'fpn_r50_4xb4-160k_ade20k-512x512.py')
+    for b in _VARIANTS
+])  # fmt: skip
+# Pairs whose peer states no drop path (ResNet has none; mmdet's PVTv2 has it by default).
+DROP_PATH_STATED_BY_US = {ours for pairs in (DETR_PAIRS, RETINANET_PAIRS, MASK_RCNN_PAIRS,
+                                             MASK_RCNN_3X_PAIRS, DENSE_3X_PAIRS, SPARSE_RCNN_PAIRS,
+                                             SEM_FPN_PAIRS)
+                          for ours, _ in pairs}  # fmt: skip
+COMPARED = {
+    'segformer-mit': (MIT_PAIRS, SEGFORMER),
+    'segformer-pvtv2': (PVTV2_SEG_PAIRS, SEGFORMER),
+    'deformable-detr': (DETR_PAIRS, DEFORMABLE_DETR),
+    'retinanet': (RETINANET_PAIRS, RETINANET),
+    'mask-rcnn': (MASK_RCNN_PAIRS, MASK_RCNN),
+    'mask-rcnn-3x': (MASK_RCNN_3X_PAIRS, MASK_RCNN_3X),
+    'atss-gfl-3x': (DENSE_3X_PAIRS, DENSE_3X),
+    'sparse-rcnn': (SPARSE_RCNN_PAIRS, SPARSE_RCNN),
+    'sem-fpn': (SEM_FPN_PAIRS, SEM_FPN),
+}
 
 
-@pytest.mark.parametrize(
-    ('pairs', 'intended'),
-    [(MIT_PAIRS, SEGFORMER), (PVTV2_SEG_PAIRS, SEGFORMER), (DETR_PAIRS, DEFORMABLE_DETR)],
-    ids=['segformer-mit', 'segformer-pvtv2', 'deformable-detr'],
-)
+@pytest.mark.parametrize(('pairs', 'intended'), COMPARED.values(), ids=COMPARED.keys())
 def test_recipes_match_the_wheels_but_for_the_listed_differences(pairs, intended):
     used, failures = set(), []
     for ours_path, theirs_path in pairs:
         assert osp.isfile(ours_path) and osp.isfile(theirs_path), (ours_path, theirs_path)
         ours, unexplained = _unexplained(ours_path, theirs_path, intended, used)
-        if ours_path in DETR_PAIRS_OURS:  # ResNet-50 has no drop path; PVTv2's recipe has 0.1
-            assert ours['model']['backbone']['drop_path_rate'] == DETR_DROP_PATH, ours_path
+        if ours_path in DROP_PATH_STATED_BY_US:
+            assert ours['model']['backbone']['drop_path_rate'] == DENSE_DROP_PATH, ours_path
             unexplained.pop(BACKBONE_DROP_PATH, None)
         failures += [f'{osp.basename(ours_path)}: {p}: ours {a!r}, {osp.basename(theirs_path)} '
                      f'{b!r}' for p, (a, b) in unexplained.items()]  # fmt: skip
@@ -188,9 +353,19 @@ def test_recipes_match_the_wheels_but_for_the_listed_differences(pairs, intended
     assert used == set(intended), f'listed differences that no longer occur: {set(intended) - used}'
 
 
-def test_every_segformer_and_detr_config_is_compared():
-    compared = {osp.basename(o) for o, _ in (*MIT_PAIRS, *PVTV2_SEG_PAIRS, *DETR_PAIRS)}
-    for sub in ('segformer', 'deformable_detr'):
+def test_every_recipe_config_is_compared():
+    compared = {osp.basename(o) for pairs, _ in COMPARED.values() for o, _ in pairs}
+    subs = (
+        'segformer',
+        'deformable_detr',
+        'retinanet',
+        'mask_rcnn',
+        'atss',
+        'gfl',
+        'sparse_rcnn',
+        'sem_fpn',
+    )
+    for sub in subs:
         shipped = {n for n in os.listdir(osp.join(ROOT, 'configs', sub)) if n.endswith('.py')}
         assert shipped <= compared, f'configs/{sub} not compared: {sorted(shipped - compared)}'
 

@@ -32,6 +32,7 @@ REFERENCES = {
     'panoptic_segformer': (
         'configs/panoptic_segformer/panoptic-segformer_pvtv2-b2_8xb1-24e_coco-panoptic.py'
     ),
+    'mask_rcnn': 'configs/mask_rcnn/mask-rcnn_pvtv2-b2_fpn_1x_coco.py',
 }
 # Backbone field of the file name -> the class that must be built (from mmseg / mmdet by import).
 SOURCES = {
@@ -58,7 +59,7 @@ def _input_widths(cfg):
 def test_every_task_has_the_four_backbones():
     for task in REFERENCES:
         names = sorted(osp.basename(p).split('_')[1] for p in CONFIGS if f'/{task}/' in p)
-        r50 = 'r50' if task in ('deformable_detr', 'panoptic_segformer') else 'r50-v1c'
+        r50 = 'r50' if task in ('deformable_detr', 'panoptic_segformer', 'mask_rcnn') else 'r50-v1c'
         assert {'mit-b2', 'pvtv2-b2', 'swin-t', r50} <= set(names), task
 
 

@@ -16,6 +16,9 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 640), keep_ratio=True),
+    # NVlabs/SegFormer and whai362/PVTv2-Seg evaluate with AlignedResize: the keep-ratio resize,
+    # then a second (bilinear) resize to the next multiple of 32 up; the same pixels.
+    dict(type='ResizeToMultiple', size_divisor=32),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='CheckSegAnnotation', num_classes=150),
     dict(type='PackSegInputs'),
