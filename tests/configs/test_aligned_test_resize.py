@@ -18,7 +18,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import TRANSFORMS
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers.common import ROOT
+
 ADE512 = (
     'configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py',
     'configs/segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',

@@ -23,11 +23,31 @@ MMSEG_CONFIGS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
 MMDET_CONFIGS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
 
 # What the Runner reads from a config.
-RECIPE_KEYS = ('model', 'optim_wrapper', 'param_scheduler', 'train_cfg', 'val_cfg', 'test_cfg',
-               'auto_scale_lr', 'train_dataloader', 'val_dataloader', 'test_dataloader',
-               'val_evaluator', 'test_evaluator', 'tta_model', 'tta_pipeline', 'default_hooks',
-               'custom_hooks', 'env_cfg', 'randomness', 'log_processor', 'log_level', 'load_from',
-               'resume', 'default_scope')  # fmt: skip
+RECIPE_KEYS = (
+    'model',
+    'optim_wrapper',
+    'param_scheduler',
+    'train_cfg',
+    'val_cfg',
+    'test_cfg',
+    'auto_scale_lr',
+    'train_dataloader',
+    'val_dataloader',
+    'test_dataloader',
+    'val_evaluator',
+    'test_evaluator',
+    'tta_model',
+    'tta_pipeline',
+    'default_hooks',
+    'custom_hooks',
+    'env_cfg',
+    'randomness',
+    'log_processor',
+    'log_level',
+    'load_from',
+    'resume',
+    'default_scope',
+)
 
 # Our transforms that check a sample and change nothing: left out before pipelines are compared.
 CHECK_ONLY_TRANSFORMS = ('CheckSegAnnotation',)
@@ -180,16 +200,22 @@ SEM_FPN = {
     'env_cfg.cudnn_benchmark': SEG_RUNTIME['env_cfg.cudnn_benchmark'],
     **ALIGNED_TEST_RESIZE,
     **_PVT_NECK,
-    **{k: SEGFORMER[k] for k in ('model.pretrained', 'model.decode_head.norm_cfg.type',
-                                 '*_dataloader.dataset.type',
-                                 'tta_pipeline[1].transforms[2][0].reduce_zero_label')},
+    **{
+        k: SEGFORMER[k]
+        for k in (
+            'model.pretrained',
+            'model.decode_head.norm_cfg.type',
+            '*_dataloader.dataset.type',
+            'tta_pipeline[1].transforms[2][0].reduce_zero_label',
+        )
+    },
     'optim_wrapper.optimizer.*': _SEMFPN_SCHEDULE,
     'param_scheduler[0].e*': _SEMFPN_SCHEDULE,
     'train_cfg.*': _SEMFPN_SCHEDULE,
     'default_hooks.checkpoint.interval': _SEMFPN_SCHEDULE,
     'auto_scale_lr': "mmseg's configs have none; ours states the recipe's batch (32) so "
     '--auto-scale-lr scales the lr from it; disabled by default',
-}  # fmt: skip
+}
 BACKBONE_DROP_PATH = 'model.backbone.drop_path_rate'
 # whai362/PVT's detection/pvt_v2.py and whai362/PVTv2-Seg's pvtv2.py build every size with drop
 # path 0.1; ResNet has none, and mmdet's configs/pvt leave it to the backbone's default (0.1).
@@ -206,11 +232,13 @@ def _drop_checks(node):
     if isinstance(node, dict):
         return {k: _drop_checks(v) for k, v in node.items()}
     if isinstance(node, (list, tuple)):
-        kept = [x for x in node if not (isinstance(x, dict) and x.get('type') in
-                                        CHECK_ONLY_TRANSFORMS)]  # fmt: skip
+        kept = [
+            x for x in node if not (isinstance(x, dict) and x.get('type') in CHECK_ONLY_TRANSFORMS)
+        ]
         # A TestTimeAug branch that held only a check goes with it.
-        return [_drop_checks(x) for x in kept if not (isinstance(x, list) and x and
-                                                      not _drop_checks(x))]  # fmt: skip
+        return [
+            _drop_checks(x) for x in kept if not (isinstance(x, list) and x and not _drop_checks(x))
+        ]
     return node
 
 
@@ -243,8 +271,9 @@ def _matches(path, pattern):
 def _take_added(node, path, found):
     """``node`` without the added transforms; ``found`` gets '<list path>+<type>' for each."""
     if isinstance(node, dict):
-        return {k: _take_added(v, f'{path}.{k}' if path else str(k), found)
-                for k, v in node.items()}  # fmt: skip
+        return {
+            k: _take_added(v, f'{path}.{k}' if path else str(k), found) for k, v in node.items()
+        }
     if isinstance(node, (list, tuple)):
         kept = []
         for x in node:
@@ -278,53 +307,108 @@ SEG = osp.join(MMSEG_CONFIGS, 'segformer')
 _SIZES = ('b0', 'b1', 'b2', 'b3', 'b4', 'b5')
 _ADE640 = 'segformer_{}_8xb2-160k_ade20k-640x640.py'
 _SEG_TASKS = ('8xb2-160k_ade20k-512x512', '8xb1-160k_cityscapes-1024x1024')
-MIT_PAIRS = _pairs('segformer', SEG, [
-    *[(f'segformer_mit-{b}_{t}.py',) * 2 for b in _SIZES for t in _SEG_TASKS],
-    (_ADE640.format('mit-b5'),) * 2,
-])  # fmt: skip
-PVTV2_SEG_PAIRS = _pairs('segformer', SEG, [
-    *[(f'segformer_pvtv2-{b}_{t}.py', f'segformer_mit-{b[:2]}_{t}.py')
-      for b in (*_SIZES, 'b2-li') for t in _SEG_TASKS],
-    (_ADE640.format('pvtv2-b5'), _ADE640.format('mit-b5')),
-])  # fmt: skip
+MIT_PAIRS = _pairs(
+    'segformer',
+    SEG,
+    [
+        *[(f'segformer_mit-{b}_{t}.py',) * 2 for b in _SIZES for t in _SEG_TASKS],
+        (_ADE640.format('mit-b5'),) * 2,
+    ],
+)
+PVTV2_SEG_PAIRS = _pairs(
+    'segformer',
+    SEG,
+    [
+        *[
+            (f'segformer_pvtv2-{b}_{t}.py', f'segformer_mit-{b[:2]}_{t}.py')
+            for b in (*_SIZES, 'b2-li')
+            for t in _SEG_TASKS
+        ],
+        (_ADE640.format('pvtv2-b5'), _ADE640.format('mit-b5')),
+    ],
+)
 _DETR = ('deformable-detr', 'deformable-detr-refine', 'deformable-detr-refine-twostage')
-DETR_PAIRS = _pairs('deformable_detr', osp.join(MMDET_CONFIGS, 'deformable_detr'), [
-    (f'{v}_pvtv2-{b}_16xb2-50e_coco.py', f'{v}_r50_16xb2-50e_coco.py')
-    for v in _DETR for b in (*_SIZES, 'b2-li')
-])  # fmt: skip
+DETR_PAIRS = _pairs(
+    'deformable_detr',
+    osp.join(MMDET_CONFIGS, 'deformable_detr'),
+    [
+        (f'{v}_pvtv2-{b}_16xb2-50e_coco.py', f'{v}_r50_16xb2-50e_coco.py')
+        for v in _DETR
+        for b in (*_SIZES, 'b2-li')
+    ],
+)
 _VARIANTS = (*_SIZES, 'b2-li')
 _B2S = ('b2', 'b2-li')  # the official repo's advanced detectors come for these two
 # mmdet ships RetinaNet for b0-b5: b2-li (linear SRA, same widths) is compared with b2.
-RETINANET_PAIRS = _pairs('retinanet', osp.join(MMDET_CONFIGS, 'pvt'), [
-    (f'retinanet_pvtv2-{b}_fpn_1x_coco.py', f"retinanet_pvtv2-{b[:2]}_fpn_1x_coco.py")
-    for b in _VARIANTS
-])  # fmt: skip
-MASK_RCNN_PAIRS = _pairs('mask_rcnn', osp.join(MMDET_CONFIGS, 'mask_rcnn'), [
-    (f'mask-rcnn_pvtv2-{b}_fpn_1x_coco.py', 'mask-rcnn_r50_fpn_1x_coco.py') for b in _VARIANTS
-])  # fmt: skip
-MASK_RCNN_3X_PAIRS = _pairs('mask_rcnn', osp.join(MMDET_CONFIGS, 'swin'), [
-    (f'mask-rcnn_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py')
-    for b in ('b2', 'b2-li')
-])  # fmt: skip
+RETINANET_PAIRS = _pairs(
+    'retinanet',
+    osp.join(MMDET_CONFIGS, 'pvt'),
+    [
+        (f'retinanet_pvtv2-{b}_fpn_1x_coco.py', f'retinanet_pvtv2-{b[:2]}_fpn_1x_coco.py')
+        for b in _VARIANTS
+    ],
+)
+MASK_RCNN_PAIRS = _pairs(
+    'mask_rcnn',
+    osp.join(MMDET_CONFIGS, 'mask_rcnn'),
+    [(f'mask-rcnn_pvtv2-{b}_fpn_1x_coco.py', 'mask-rcnn_r50_fpn_1x_coco.py') for b in _VARIANTS],
+)
+MASK_RCNN_3X_PAIRS = _pairs(
+    'mask_rcnn',
+    osp.join(MMDET_CONFIGS, 'swin'),
+    [
+        (
+            f'mask-rcnn_pvtv2-{b}_fpn_ms-crop-3x_coco.py',
+            'mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+        )
+        for b in ('b2', 'b2-li')
+    ],
+)
 DENSE_3X_PAIRS = [
-    *_pairs('atss', osp.join(MMDET_CONFIGS, 'atss'), [
-        (f'atss_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'atss_r50_fpn_1x_coco.py') for b in _B2S]),
-    *_pairs('gfl', osp.join(MMDET_CONFIGS, 'gfl'), [
-        (f'gfl_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'gfl_r50_fpn_1x_coco.py') for b in _B2S]),
-]  # fmt: skip
-SPARSE_RCNN_PAIRS = _pairs('sparse_rcnn', osp.join(MMDET_CONFIGS, 'sparse_rcnn'), [
-    (f'sparse-rcnn_pvtv2-{b}_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
-     'sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py') for b in _B2S
-])  # fmt: skip
-SEM_FPN_PAIRS = _pairs('sem_fpn', osp.join(MMSEG_CONFIGS, 'sem_fpn'), [
-    (f'fpn_pvtv2-{b}_8xb4-40k_ade20k-512x512.py', 'fpn_r50_4xb4-160k_ade20k-512x512.py')
-    for b in _VARIANTS
-])  # fmt: skip
+    *_pairs(
+        'atss',
+        osp.join(MMDET_CONFIGS, 'atss'),
+        [(f'atss_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'atss_r50_fpn_1x_coco.py') for b in _B2S],
+    ),
+    *_pairs(
+        'gfl',
+        osp.join(MMDET_CONFIGS, 'gfl'),
+        [(f'gfl_pvtv2-{b}_fpn_ms-crop-3x_coco.py', 'gfl_r50_fpn_1x_coco.py') for b in _B2S],
+    ),
+]
+SPARSE_RCNN_PAIRS = _pairs(
+    'sparse_rcnn',
+    osp.join(MMDET_CONFIGS, 'sparse_rcnn'),
+    [
+        (
+            f'sparse-rcnn_pvtv2-{b}_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
+            'sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
+        )
+        for b in _B2S
+    ],
+)
+SEM_FPN_PAIRS = _pairs(
+    'sem_fpn',
+    osp.join(MMSEG_CONFIGS, 'sem_fpn'),
+    [
+        (f'fpn_pvtv2-{b}_8xb4-40k_ade20k-512x512.py', 'fpn_r50_4xb4-160k_ade20k-512x512.py')
+        for b in _VARIANTS
+    ],
+)
 # Pairs whose peer states no drop path (ResNet has none; mmdet's PVTv2 has it by default).
-DROP_PATH_STATED_BY_US = {ours for pairs in (DETR_PAIRS, RETINANET_PAIRS, MASK_RCNN_PAIRS,
-                                             MASK_RCNN_3X_PAIRS, DENSE_3X_PAIRS, SPARSE_RCNN_PAIRS,
-                                             SEM_FPN_PAIRS)
-                          for ours, _ in pairs}  # fmt: skip
+DROP_PATH_STATED_BY_US = {
+    ours
+    for pairs in (
+        DETR_PAIRS,
+        RETINANET_PAIRS,
+        MASK_RCNN_PAIRS,
+        MASK_RCNN_3X_PAIRS,
+        DENSE_3X_PAIRS,
+        SPARSE_RCNN_PAIRS,
+        SEM_FPN_PAIRS,
+    )
+    for ours, _ in pairs
+}
 COMPARED = {
     'segformer-mit': (MIT_PAIRS, SEGFORMER),
     'segformer-pvtv2': (PVTV2_SEG_PAIRS, SEGFORMER),
@@ -347,8 +431,10 @@ def test_recipes_match_the_wheels_but_for_the_listed_differences(pairs, intended
         if ours_path in DROP_PATH_STATED_BY_US:
             assert ours['model']['backbone']['drop_path_rate'] == DENSE_DROP_PATH, ours_path
             unexplained.pop(BACKBONE_DROP_PATH, None)
-        failures += [f'{osp.basename(ours_path)}: {p}: ours {a!r}, {osp.basename(theirs_path)} '
-                     f'{b!r}' for p, (a, b) in unexplained.items()]  # fmt: skip
+        failures += [
+            f'{osp.basename(ours_path)}: {p}: ours {a!r}, {osp.basename(theirs_path)} {b!r}'
+            for p, (a, b) in unexplained.items()
+        ]
     assert not failures, 'unlisted differences from the wheel recipes:\n' + '\n'.join(failures)
     assert used == set(intended), f'listed differences that no longer occur: {set(intended) - used}'
 

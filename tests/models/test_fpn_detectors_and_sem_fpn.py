@@ -12,8 +12,8 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import InstanceData, PixelData
 
 import pvtv2_dense  # noqa: F401  (registers PVTv2 and the heads' datasets)
+from tests.helpers.common import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RETINANET = 'configs/retinanet/retinanet_pvtv2-b0_fpn_1x_coco.py'
 MASK_RCNN = 'configs/mask_rcnn/mask-rcnn_pvtv2-b0_fpn_1x_coco.py'
 SEM_FPN = 'configs/sem_fpn/fpn_pvtv2-b0_8xb4-40k_ade20k-512x512.py'
