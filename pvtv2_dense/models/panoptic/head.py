@@ -218,16 +218,20 @@ class PanopticSegFormerHead(DeformableDETRHead):
         masks, logits = self._stuff_forward(memory, spatial_shapes)
         b, s = masks[0].shape[:2]
         present = torch.zeros(b, s, dtype=torch.bool, device=memory.device)
-        target = memory.new_zeros(b, s, 2 * h0, 2 * w0)
-        for i, (index, gt_masks) in enumerate(stuff):
+        for i, (index, _) in enumerate(stuff):
             present[i, index] = True
-            target[i, index] = resize_masks(gt_masks, (2 * h0, 2 * w0))
-        target, weight = target.flatten(0, 1), present.flatten().float()
+        # Dice only on the masks of the classes present (the others have no target): picked
+        # before upsampling; image by image in class order, as ``present.flatten()`` lists them.
+        rows = torch.nonzero(present.flatten()).squeeze(-1)
+        target = torch.cat([resize_masks(m, (2 * h0, 2 * w0)) for _, m in stuff])
         losses = {}
         for j, mask in enumerate(masks):
             name = 'loss_mask_stuff' if j == len(masks) - 1 else f'd{j}.loss_mask_stuff'
-            pred = self._upsample(mask.reshape(b * s, h0, w0))
-            losses[name] = self.loss_mask(pred, target, weight, avg_factor=num_stuff)
+            if len(rows) == 0:  # no stuff in the batch: a zero loss that still reaches weights
+                losses[name] = mask.sum() * 0
+                continue
+            pred = self._upsample(mask.reshape(b * s, h0, w0)[rows])
+            losses[name] = self.loss_mask(pred, target, avg_factor=num_stuff)
         labels = (~present).long().flatten()  # 0: present (the one class), 1: background
         for j, logit in enumerate(logits):
             losses[f'd{j}.loss_cls_stuff'] = self.loss_stuff_cls(

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import ConfigError
+
 
 class MaskAttention(nn.Module):
     """Multi-head cross-attention that also turns its attention logits into one mask per query.
@@ -84,6 +86,16 @@ class MaskAttention(nn.Module):
         return self.proj(out), mask
 
 
+def mask_attention(mask_impl):
+    """The mask attention class of ``mask_impl`` ('plain' or 'fused')."""
+    from .fused_mask_attention import FusedMaskAttention
+
+    impls = dict(plain=MaskAttention, fused=FusedMaskAttention)
+    if mask_impl not in impls:
+        raise ConfigError(f"mask decoder: mask_impl={mask_impl!r}; expected 'plain' or 'fused'")
+    return impls[mask_impl]
+
+
 class MaskDecoderLayer(nn.Module):
     """One post-norm mask-decoder layer: [self-attention], mask cross-attention, FFN.
 
@@ -93,15 +105,19 @@ class MaskDecoderLayer(nn.Module):
         num_levels (int): feature levels among the keys.
         self_attn (bool): start with self-attention among the queries (the stuff decoder).
         ffn_ratio (int): FFN hidden width over ``embed_dims``.
+        mask_impl (str): 'plain' (:class:`MaskAttention`) or 'fused' (the same masks computed
+            with less memory, :class:`.fused_mask_attention.FusedMaskAttention`).
     """
 
-    def __init__(self, embed_dims, num_heads, num_levels=3, self_attn=False, ffn_ratio=4):
+    def __init__(
+        self, embed_dims, num_heads, num_levels=3, self_attn=False, ffn_ratio=4, mask_impl='plain'
+    ):
         super().__init__()
         self.self_attn = None
         if self_attn:
             self.self_attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
             self.norm_self = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.cross_attn = MaskAttention(embed_dims, num_heads, num_levels)
+        self.cross_attn = mask_attention(mask_impl)(embed_dims, num_heads, num_levels)
         self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
         self.ffn = nn.Sequential(
             nn.Linear(embed_dims, embed_dims * ffn_ratio),
@@ -128,16 +144,20 @@ class MaskDecoder(nn.Module):
         num_layers (int): decoder layers (4 for things, 6 for stuff in the paper).
         num_levels (int): feature levels among the keys (3: strides 8, 16, 32).
         self_attn (bool): layers start with self-attention (True for the stuff decoder).
+        mask_impl (str): how every mask attention computes its mask: 'plain' or 'fused'
+            (same weights and masks, less memory and time; see :class:`MaskDecoderLayer`).
     """
 
-    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False):
+    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False,
+                 mask_impl='plain'):  # fmt: skip
         super().__init__()
         self.num_levels = num_levels
         self.layers = nn.ModuleList(
-            MaskDecoderLayer(embed_dims, num_heads, num_levels, self_attn)
+            MaskDecoderLayer(embed_dims, num_heads, num_levels, self_attn, mask_impl=mask_impl)
             for _ in range(num_layers)
         )
-        self.final_attn = MaskAttention(embed_dims, num_heads, num_levels, with_value=False)
+        attn = mask_attention(mask_impl)
+        self.final_attn = attn(embed_dims, num_heads, num_levels, with_value=False)
 
     def init_weights(self):
         """Xavier-uniform for every matrix, as the official mask head."""
