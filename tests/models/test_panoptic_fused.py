@@ -99,3 +99,23 @@ def test_stuff_dice_on_present_classes_equals_the_weighted_dice_over_all_classes
     # No stuff in the batch: zero losses.
     empty = [(torch.zeros(0, dtype=torch.long), torch.zeros(0, 48, 64))] * 2
     assert float(head._stuff_losses(memory, shapes, empty, 1.0)['loss_mask_stuff']) == 0
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_merging_only_reachable_segments_gives_the_same_map(seed):
+    import torch.nn.functional as F
+
+    from pvtv2_dense.models.panoptic.merging import mask_wise_merge, reachable
+
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(40, 9, 11, generator=g) ** 3 * 1.6  # some masks mostly below 0.5
+    scores = torch.rand(40, generator=g) ** 2
+    labels = torch.randint(0, 6, (40,), generator=g)
+    is_thing = labels < 3
+    cfg = dict(quality_threshold_things=0.2, quality_threshold_stuff=0.3)
+    full = F.interpolate(low[None], size=(36, 44), mode='bilinear', align_corners=False)[0]
+    ref, ref_kept = mask_wise_merge(full, scores, labels, is_thing, 6, **cfg)
+    keep = reachable(low, scores, is_thing, **cfg)
+    assert 0 < int(keep.sum()) < 40  # the test prunes some, not all
+    out, kept = mask_wise_merge(full[keep], scores[keep], labels[keep], is_thing[keep], 6, **cfg)
+    assert torch.equal(out, ref) and kept == ref_kept

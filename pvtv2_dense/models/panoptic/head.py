@@ -32,7 +32,7 @@ from torch import nn
 
 from ...registry import register_model
 from .mask_decoder import MaskDecoder
-from .merging import mask_wise_merge
+from .merging import mask_wise_merge, reachable
 from .targets import resize_masks, stuff_targets, thing_targets
 
 MERGE_KEYS = ('quality_threshold_things', 'quality_threshold_stuff', 'overlap_threshold_things',
@@ -298,12 +298,17 @@ class PanopticSegFormerHead(DeformableDETRHead):
         results = []
         for i, sample in enumerate(batch_data_samples):
             masks = torch.cat([out['thing_masks'][i], out['stuff_masks'][i]])
-            masks = self._to_image(masks, sample.metainfo, rescale)
             scores = torch.cat([out['thing_scores'][i], out['stuff_scores'][i]])
             labels = torch.cat([out['thing_labels'][i], stuff_labels])
+            is_thing = labels < self.num_things_classes
+            # Only the segments that can pass the quality threshold are resized and merged (the
+            # same map: see ``reachable``); at least one, so that the map has its size.
+            keep = reachable(masks, scores, is_thing, **cfg)
+            keep[scores.argmax()] |= not keep.any()
+            masks = self._to_image(masks[keep], sample.metainfo, rescale)
             panoptic, _ = mask_wise_merge(
-                masks, scores, labels, labels < self.num_things_classes,
-                self.num_panoptic_classes, **cfg,
+                masks, scores[keep], labels[keep], is_thing[keep], self.num_panoptic_classes,
+                **cfg,
             )  # fmt: skip
             results.append(PixelData(sem_seg=panoptic[None]))
         return results
