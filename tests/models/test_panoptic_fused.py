@@ -119,3 +119,18 @@ def test_merging_only_reachable_segments_gives_the_same_map(seed):
     assert 0 < int(keep.sum()) < 40  # the test prunes some, not all
     out, kept = mask_wise_merge(full[keep], scores[keep], labels[keep], is_thing[keep], 6, **cfg)
     assert torch.equal(out, ref) and kept == ref_kept
+
+
+@pytest.mark.parametrize('self_attn', [False, True])
+def test_final_only_gives_the_same_final_mask_and_queries(self_attn):
+    torch.manual_seed(0)
+    decoder = MaskDecoder(16, num_heads=2, num_layers=3, self_attn=self_attn, mask_impl='fused')
+    decoder.init_weights()
+    shapes = SHAPES[:3]
+    memory = torch.randn(2, int(shapes.prod(1).sum()), 16)
+    query, pos = torch.randn(2, 4, 16), torch.randn(2, 4, 16)
+    masks, queries = decoder(query, memory, shapes, pos)
+    final, final_queries = decoder(query, memory, shapes, pos, final_only=True)
+    assert len(masks) == 4 and len(final) == 1
+    torch.testing.assert_close(final[0], masks[-1], rtol=0, atol=0)
+    assert all(torch.equal(a, b) for a, b in zip(queries, final_queries))

@@ -111,13 +111,15 @@ class PanopticSegFormerHead(DeformableDETRHead):
         levels = self.thing_mask_decoder.num_levels
         return memory[:, : int(spatial_shapes[:levels].prod(1).sum())]
 
-    def _stuff_forward(self, memory, spatial_shapes):
-        """Stuff masks per layer (B, S, H0 * W0) and presence logits per layer (B, S)."""
+    def _stuff_forward(self, memory, spatial_shapes, final_only=False):
+        """Stuff masks per layer (B, S, H0 * W0) (the final one only with ``final_only``) and
+        presence logits per layer (B, S)."""
         query, pos = self.stuff_query.weight.split(self.embed_dims, 1)
         b = memory.shape[0]
         masks, queries = self.stuff_mask_decoder(
-            query.expand(b, -1, -1), memory, spatial_shapes, query_pos=pos.expand(b, -1, -1)
-        )
+            query.expand(b, -1, -1), memory, spatial_shapes, query_pos=pos.expand(b, -1, -1),
+            final_only=final_only,
+        )  # fmt: skip
         logits = [fc(q).squeeze(-1) for fc, q in zip(self.stuff_cls_branches, queries)]
         return masks, logits
 
@@ -263,8 +265,9 @@ class PanopticSegFormerHead(DeformableDETRHead):
         )
         mem = self._mask_memory(memory, spatial_shapes)
         h0, w0 = (int(s) for s in spatial_shapes[0])
-        thing_masks = self.thing_mask_decoder(queries, mem, spatial_shapes)[0][-1]
-        stuff_masks, stuff_logits = self._stuff_forward(mem, spatial_shapes)
+        # Inference reads the final masks only: the layers' masks are not computed.
+        thing_masks = self.thing_mask_decoder(queries, mem, spatial_shapes, final_only=True)[0][-1]
+        stuff_masks, stuff_logits = self._stuff_forward(mem, spatial_shapes, final_only=True)
         return dict(
             thing_scores=thing_scores,
             thing_labels=index % num_cls,

@@ -66,19 +66,20 @@ class MaskAttention(nn.Module):
             fused.append(level)
         return F.relu(self.mask_fc(torch.cat(fused, -1))).squeeze(-1)
 
-    def forward(self, query, key, value, spatial_shapes):
+    def forward(self, query, key, value, spatial_shapes, with_mask=True):
         """Args:
             query (Tensor): (B, N, C).
             key (Tensor): (B, L, C), the tokens of ``spatial_shapes`` in order.
             value (Tensor | None): (B, L, C); unused without ``with_value``.
             spatial_shapes (Tensor | list): (levels, 2) heights and widths of the key levels.
+            with_mask (bool): compute the mask (False: the values only, mask None).
 
         Returns:
-            tuple: attended values (B, N, C) or None, and the mask (B, N, H0 * W0).
+            tuple: attended values (B, N, C) or None, and the mask (B, N, H0 * W0) or None.
         """
         q, k = self._heads(self.q(query)), self._heads(self.k(key))
         logits = (q @ k.transpose(-2, -1)) * self.scale
-        mask = self.mask_from_logits(logits, spatial_shapes)
+        mask = self.mask_from_logits(logits, spatial_shapes) if with_mask else None
         if not self.with_value:
             return None, mask
         out = logits.softmax(-1) @ self._heads(self.v(value))
@@ -126,10 +127,10 @@ class MaskDecoderLayer(nn.Module):
         )
         self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
 
-    def forward(self, query, memory, spatial_shapes):
+    def forward(self, query, memory, spatial_shapes, with_mask=True):
         if self.self_attn is not None:
             query = self.norm_self(query + self.self_attn(query, query, query)[0])
-        out, mask = self.cross_attn(query, memory, memory, spatial_shapes)
+        out, mask = self.cross_attn(query, memory, memory, spatial_shapes, with_mask)
         query = self.norm1(query + out)
         query = self.norm2(query + self.ffn(query))
         return query, mask
@@ -165,22 +166,27 @@ class MaskDecoder(nn.Module):
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
-    def forward(self, query, memory, spatial_shapes, query_pos=None):
+    def forward(self, query, memory, spatial_shapes, query_pos=None, final_only=False):
         """Args:
             query (Tensor): (B, N, C) queries.
             memory (Tensor): (B, L, C) encoder tokens of the first ``num_levels`` levels.
             spatial_shapes (Tensor): (>= num_levels, 2) level heights and widths.
             query_pos (Tensor, optional): (B, N, C), added to the queries before every layer.
+            final_only (bool): only the final mask (inference), not the layers' (the deep
+                supervision of training); the queries are the same.
 
         Returns:
             tuple: ``masks``, a list of ``num_layers + 1`` tensors (B, N, H0 * W0) (each
-            layer's, then the final one), and ``queries``, each layer's output (B, N, C).
+            layer's, then the final one; only the final one with ``final_only``), and
+            ``queries``, each layer's output (B, N, C).
         """
         shapes = spatial_shapes[: self.num_levels]
         masks, queries = [], []
         for layer in self.layers:
-            query, mask = layer(query if query_pos is None else query + query_pos, memory, shapes)
-            masks.append(mask)
+            q = query if query_pos is None else query + query_pos
+            query, mask = layer(q, memory, shapes, with_mask=not final_only)
+            if not final_only:
+                masks.append(mask)
             queries.append(query)
         key = query if query_pos is None else query + query_pos
         masks.append(self.final_attn(key, memory, None, shapes)[1])
