@@ -93,14 +93,16 @@ def build_cfg(args):
         import torch
 
         if not torch.cuda.is_available():
-            raise CLIError(
-                '--amp needs a GPU: mmengine runs AmpOptimWrapper only on CUDA/NPU/MLU/MUSA '
-                'devices, and none is available'
-            )
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print('note: the config already uses AmpOptimWrapper')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            # mmengine's AmpOptimWrapper refuses a CPU; PyTorch's CPU autocast runs bfloat16.
+            print('note: --amp without a GPU: bfloat16 CPU autocast (CpuBf16OptimWrapper)')
+            cfg.optim_wrapper.type = 'CpuBf16OptimWrapper'
+            cfg.optim_wrapper.pop('loss_scale', None)
+            cfg.optim_wrapper.pop('dtype', None)
+        else:
+            if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+                print('note: the config already uses AmpOptimWrapper')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

@@ -270,7 +270,7 @@ def test_mismatched_checkpoint_is_one_line(seg, tmp_path, capsys):
     one_line_error(capsys, test_main, argv, 'wide.pth', 'does not fit', 'tensors differ in shape')
 
 
-def test_compile_flag_adds_the_hook_and_amp_without_gpu_is_one_line(seg, capsys):
+def test_compile_flag_adds_the_hook_and_amp_without_gpu_is_cpu_bf16(seg, capsys):
     for rel, extra in (('tools/train.py', []), ('tools/test.py', [seg['ckpt']])):
         tool = load_tool(rel)
         plain = tool.build_cfg(tool.parse_args([seg['config'], *extra]))
@@ -284,6 +284,11 @@ def test_compile_flag_adds_the_hook_and_amp_without_gpu_is_one_line(seg, capsys)
             added = [h for h in cfg.custom_hooks if h['type'] == 'TorchCompileHook']
             assert added == [dict(type='TorchCompileHook', backend=backend)]
             assert len(cfg.custom_hooks) == len(hooks) + 1  # the config's own hooks are kept
-    if not torch.cuda.is_available():
-        train = load_tool('tools/train.py').main
-        one_line_error(capsys, train, [seg['config'], '--amp'], '--amp needs a GPU')
+    if not torch.cuda.is_available():  # --amp without a GPU: CPU bfloat16 autocast, said in a line
+        tool = load_tool('tools/train.py')
+        capsys.readouterr()
+        cfg = tool.build_cfg(tool.parse_args([seg['config'], '--amp']))
+        assert cfg.optim_wrapper.type == 'CpuBf16OptimWrapper'
+        assert 'loss_scale' not in cfg.optim_wrapper
+        out = capsys.readouterr().out.strip().splitlines()
+        assert len(out) == 1 and 'bfloat16 CPU autocast' in out[0]

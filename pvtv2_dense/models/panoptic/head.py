@@ -33,7 +33,7 @@ from torch import nn
 from ...errors import ConfigError
 from ...registry import register_model
 from .mask_decoder import MaskDecoder
-from .merging import mask_wise_merge
+from .merging import mask_wise_merge, reachable
 from .targets import resize_masks, stuff_targets, thing_targets
 
 MERGE_KEYS = ('quality_threshold_things', 'quality_threshold_stuff', 'overlap_threshold_things',
@@ -112,13 +112,15 @@ class PanopticSegFormerHead(DeformableDETRHead):
         levels = self.thing_mask_decoder.num_levels
         return memory[:, : int(spatial_shapes[:levels].prod(1).sum())]
 
-    def _stuff_forward(self, memory, spatial_shapes):
-        """Stuff masks per layer (B, S, H0 * W0) and presence logits per layer (B, S)."""
+    def _stuff_forward(self, memory, spatial_shapes, final_only=False):
+        """Stuff masks per layer (B, S, H0 * W0) (the final one only with ``final_only``) and
+        presence logits per layer (B, S)."""
         query, pos = self.stuff_query.weight.split(self.embed_dims, 1)
         b = memory.shape[0]
         masks, queries = self.stuff_mask_decoder(
-            query.expand(b, -1, -1), memory, spatial_shapes, query_pos=pos.expand(b, -1, -1)
-        )
+            query.expand(b, -1, -1), memory, spatial_shapes, query_pos=pos.expand(b, -1, -1),
+            final_only=final_only,
+        )  # fmt: skip
         logits = [fc(q).squeeze(-1) for fc, q in zip(self.stuff_cls_branches, queries)]
         return masks, logits
 
@@ -219,16 +221,20 @@ class PanopticSegFormerHead(DeformableDETRHead):
         masks, logits = self._stuff_forward(memory, spatial_shapes)
         b, s = masks[0].shape[:2]
         present = torch.zeros(b, s, dtype=torch.bool, device=memory.device)
-        target = memory.new_zeros(b, s, 2 * h0, 2 * w0)
-        for i, (index, gt_masks) in enumerate(stuff):
+        for i, (index, _) in enumerate(stuff):
             present[i, index] = True
-            target[i, index] = resize_masks(gt_masks, (2 * h0, 2 * w0))
-        target, weight = target.flatten(0, 1), present.flatten().float()
+        # Dice only on the masks of the classes present (the others have no target): picked
+        # before upsampling; image by image in class order, as ``present.flatten()`` lists them.
+        rows = torch.nonzero(present.flatten()).squeeze(-1)
+        target = torch.cat([resize_masks(m, (2 * h0, 2 * w0)) for _, m in stuff])
         losses = {}
         for j, mask in enumerate(masks):
             name = 'loss_mask_stuff' if j == len(masks) - 1 else f'd{j}.loss_mask_stuff'
-            pred = self._upsample(mask.reshape(b * s, h0, w0))
-            losses[name] = self.loss_mask(pred, target, weight, avg_factor=num_stuff)
+            if len(rows) == 0:  # no stuff in the batch: a zero loss that still reaches weights
+                losses[name] = mask.sum() * 0
+                continue
+            pred = self._upsample(mask.reshape(b * s, h0, w0)[rows])
+            losses[name] = self.loss_mask(pred, target, avg_factor=num_stuff)
         labels = (~present).long().flatten()  # 0: present (the one class), 1: background
         for j, logit in enumerate(logits):
             losses[f'd{j}.loss_cls_stuff'] = self.loss_stuff_cls(
@@ -260,8 +266,9 @@ class PanopticSegFormerHead(DeformableDETRHead):
         )
         mem = self._mask_memory(memory, spatial_shapes)
         h0, w0 = (int(s) for s in spatial_shapes[0])
-        thing_masks = self.thing_mask_decoder(queries, mem, spatial_shapes)[0][-1]
-        stuff_masks, stuff_logits = self._stuff_forward(mem, spatial_shapes)
+        # Inference reads the final masks only: the layers' masks are not computed.
+        thing_masks = self.thing_mask_decoder(queries, mem, spatial_shapes, final_only=True)[0][-1]
+        stuff_masks, stuff_logits = self._stuff_forward(mem, spatial_shapes, final_only=True)
         return dict(
             thing_scores=thing_scores,
             thing_labels=index % num_cls,
@@ -295,12 +302,17 @@ class PanopticSegFormerHead(DeformableDETRHead):
         results = []
         for i, sample in enumerate(batch_data_samples):
             masks = torch.cat([out['thing_masks'][i], out['stuff_masks'][i]])
-            masks = self._to_image(masks, sample.metainfo, rescale)
             scores = torch.cat([out['thing_scores'][i], out['stuff_scores'][i]])
             labels = torch.cat([out['thing_labels'][i], stuff_labels])
+            is_thing = labels < self.num_things_classes
+            # Only the segments that can pass the quality threshold are resized and merged (the
+            # same map: see ``reachable``); at least one, so that the map has its size.
+            keep = reachable(masks, scores, is_thing, **cfg)
+            keep[scores.argmax()] |= not keep.any()
+            masks = self._to_image(masks[keep], sample.metainfo, rescale)
             panoptic, _ = mask_wise_merge(
-                masks, scores, labels, labels < self.num_things_classes,
-                self.num_panoptic_classes, **cfg,
+                masks, scores[keep], labels[keep], is_thing[keep], self.num_panoptic_classes,
+                **cfg,
             )  # fmt: skip
             results.append(PixelData(sem_seg=panoptic[None]))
         return results

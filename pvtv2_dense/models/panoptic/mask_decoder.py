@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import ConfigError
+
 
 class MaskAttention(nn.Module):
     """Multi-head cross-attention that also turns its attention logits into one mask per query.
@@ -64,24 +66,35 @@ class MaskAttention(nn.Module):
             fused.append(level)
         return F.relu(self.mask_fc(torch.cat(fused, -1))).squeeze(-1)
 
-    def forward(self, query, key, value, spatial_shapes):
+    def forward(self, query, key, value, spatial_shapes, with_mask=True):
         """Args:
             query (Tensor): (B, N, C).
             key (Tensor): (B, L, C), the tokens of ``spatial_shapes`` in order.
             value (Tensor | None): (B, L, C); unused without ``with_value``.
             spatial_shapes (Tensor | list): (levels, 2) heights and widths of the key levels.
+            with_mask (bool): compute the mask (False: the values only, mask None).
 
         Returns:
-            tuple: attended values (B, N, C) or None, and the mask (B, N, H0 * W0).
+            tuple: attended values (B, N, C) or None, and the mask (B, N, H0 * W0) or None.
         """
         q, k = self._heads(self.q(query)), self._heads(self.k(key))
         logits = (q @ k.transpose(-2, -1)) * self.scale
-        mask = self.mask_from_logits(logits, spatial_shapes)
+        mask = self.mask_from_logits(logits, spatial_shapes) if with_mask else None
         if not self.with_value:
             return None, mask
         out = logits.softmax(-1) @ self._heads(self.v(value))
         out = out.transpose(1, 2).flatten(2)
         return self.proj(out), mask
+
+
+def mask_attention(mask_impl):
+    """The mask attention class of ``mask_impl`` ('plain' or 'fused')."""
+    from .fused_mask_attention import FusedMaskAttention
+
+    impls = dict(plain=MaskAttention, fused=FusedMaskAttention)
+    if mask_impl not in impls:
+        raise ConfigError(f"mask decoder: mask_impl={mask_impl!r}; expected 'plain' or 'fused'")
+    return impls[mask_impl]
 
 
 class MaskDecoderLayer(nn.Module):
@@ -93,15 +106,19 @@ class MaskDecoderLayer(nn.Module):
         num_levels (int): feature levels among the keys.
         self_attn (bool): start with self-attention among the queries (the stuff decoder).
         ffn_ratio (int): FFN hidden width over ``embed_dims``.
+        mask_impl (str): 'plain' (:class:`MaskAttention`) or 'fused' (the same masks computed
+            with less memory, :class:`.fused_mask_attention.FusedMaskAttention`).
     """
 
-    def __init__(self, embed_dims, num_heads, num_levels=3, self_attn=False, ffn_ratio=4):
+    def __init__(
+        self, embed_dims, num_heads, num_levels=3, self_attn=False, ffn_ratio=4, mask_impl='plain'
+    ):
         super().__init__()
         self.self_attn = None
         if self_attn:
             self.self_attn = nn.MultiheadAttention(embed_dims, num_heads, batch_first=True)
             self.norm_self = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.cross_attn = MaskAttention(embed_dims, num_heads, num_levels)
+        self.cross_attn = mask_attention(mask_impl)(embed_dims, num_heads, num_levels)
         self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
         self.ffn = nn.Sequential(
             nn.Linear(embed_dims, embed_dims * ffn_ratio),
@@ -110,10 +127,10 @@ class MaskDecoderLayer(nn.Module):
         )
         self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
 
-    def forward(self, query, memory, spatial_shapes):
+    def forward(self, query, memory, spatial_shapes, with_mask=True):
         if self.self_attn is not None:
             query = self.norm_self(query + self.self_attn(query, query, query)[0])
-        out, mask = self.cross_attn(query, memory, memory, spatial_shapes)
+        out, mask = self.cross_attn(query, memory, memory, spatial_shapes, with_mask)
         query = self.norm1(query + out)
         query = self.norm2(query + self.ffn(query))
         return query, mask
@@ -128,16 +145,20 @@ class MaskDecoder(nn.Module):
         num_layers (int): decoder layers (4 for things, 6 for stuff in the paper).
         num_levels (int): feature levels among the keys (3: strides 8, 16, 32).
         self_attn (bool): layers start with self-attention (True for the stuff decoder).
+        mask_impl (str): how every mask attention computes its mask: 'plain' or 'fused'
+            (same weights and masks, less memory and time; see :class:`MaskDecoderLayer`).
     """
 
-    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False):
+    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False,
+                 mask_impl='plain'):  # fmt: skip
         super().__init__()
         self.num_levels = num_levels
         self.layers = nn.ModuleList(
-            MaskDecoderLayer(embed_dims, num_heads, num_levels, self_attn)
+            MaskDecoderLayer(embed_dims, num_heads, num_levels, self_attn, mask_impl=mask_impl)
             for _ in range(num_layers)
         )
-        self.final_attn = MaskAttention(embed_dims, num_heads, num_levels, with_value=False)
+        attn = mask_attention(mask_impl)
+        self.final_attn = attn(embed_dims, num_heads, num_levels, with_value=False)
 
     def init_weights(self):
         """Xavier-uniform for every matrix, as the official mask head."""
@@ -145,22 +166,27 @@ class MaskDecoder(nn.Module):
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
-    def forward(self, query, memory, spatial_shapes, query_pos=None):
+    def forward(self, query, memory, spatial_shapes, query_pos=None, final_only=False):
         """Args:
             query (Tensor): (B, N, C) queries.
             memory (Tensor): (B, L, C) encoder tokens of the first ``num_levels`` levels.
             spatial_shapes (Tensor): (>= num_levels, 2) level heights and widths.
             query_pos (Tensor, optional): (B, N, C), added to the queries before every layer.
+            final_only (bool): only the final mask (inference), not the layers' (the deep
+                supervision of training); the queries are the same.
 
         Returns:
             tuple: ``masks``, a list of ``num_layers + 1`` tensors (B, N, H0 * W0) (each
-            layer's, then the final one), and ``queries``, each layer's output (B, N, C).
+            layer's, then the final one; only the final one with ``final_only``), and
+            ``queries``, each layer's output (B, N, C).
         """
         shapes = spatial_shapes[: self.num_levels]
         masks, queries = [], []
         for layer in self.layers:
-            query, mask = layer(query if query_pos is None else query + query_pos, memory, shapes)
-            masks.append(mask)
+            q = query if query_pos is None else query + query_pos
+            query, mask = layer(q, memory, shapes, with_mask=not final_only)
+            if not final_only:
+                masks.append(mask)
             queries.append(query)
         key = query if query_pos is None else query + query_pos
         masks.append(self.final_attn(key, memory, None, shapes)[1])

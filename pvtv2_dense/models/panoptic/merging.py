@@ -23,6 +23,22 @@ def mask_quality(masks, threshold=0.5):
     return (masks * binary).flatten(1).sum(1) / (binary.flatten(1).sum(1) + 1)
 
 
+def reachable(masks, scores, is_thing, quality_threshold_things=0.25,
+              quality_threshold_stuff=0.25, **_):  # fmt: skip
+    """Which segments can pass :func:`mask_wise_merge`'s quality threshold, judged on their masks
+    before resizing: (M,) bool.
+
+    A segment's confidence is its score times its squared mask quality, and the quality (a mean
+    of values inside the mask) is at most the mask's maximum, which bilinear resizing never
+    raises. So ``score * max ** 2`` bounds the confidence at any output size, and a segment whose
+    bound is below its threshold is dropped by the merging whatever the resizing: leaving it out
+    before resizing changes no output. (The 1e-4 margin covers the resizing's rounding.)
+    """
+    bound = scores * masks.flatten(1).amax(1).clamp(min=0) ** 2
+    threshold = torch.where(is_thing, quality_threshold_things, quality_threshold_stuff)
+    return bound * (1 + 1e-4) >= threshold
+
+
 def mask_wise_merge(
     masks,
     scores,
