@@ -50,8 +50,14 @@ def quickstart_config(task):
 
 def _meta():
     shape = (SIZE, SIZE)
-    return dict(img_shape=shape, ori_shape=shape, pad_shape=shape, scale_factor=(1.0, 1.0),
-                flip=False, flip_direction=None)  # fmt: skip
+    return dict(
+        img_shape=shape,
+        ori_shape=shape,
+        pad_shape=shape,
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
+    )
 
 
 def synthetic_batch(task, cfg, n=2, seed=0):
@@ -59,8 +65,9 @@ def synthetic_batch(task, cfg, n=2, seed=0):
     from mmengine.structures import BaseDataElement, PixelData
 
     g = torch.Generator().manual_seed(seed)
-    images = [torch.randint(0, 256, (3, SIZE, SIZE), generator=g, dtype=torch.uint8)
-              for _ in range(n)]  # fmt: skip
+    images = [
+        torch.randint(0, 256, (3, SIZE, SIZE), generator=g, dtype=torch.uint8) for _ in range(n)
+    ]
     samples = []
     for _ in range(n):
         if task in ('segformer', 'glpn'):
@@ -169,8 +176,11 @@ def main(argv=None):
             ref = r['losses'] if precision == 'fp32' else ref
             rel = '' if ref is None else f'{abs(r["losses"][-1] / ref[-1] - 1):.2%}'
             losses = ' '.join(f'{v:.4f}' for v in r['losses'])
-            print(f'| {task} | {precision} | {losses} | {r["autocast"][0]} {r["autocast"][1]} | '
-                  f'{ok} | {1000 * r["seconds"]:.0f} | {rel} |', flush=True)  # fmt: skip
+            print(
+                f'| {task} | {precision} | {losses} | {r["autocast"][0]} {r["autocast"][1]} | '
+                f'{ok} | {1000 * r["seconds"]:.0f} | {rel} |',
+                flush=True,
+            )
     return 1 if failed else 0
 
 

@@ -27,8 +27,9 @@ LOAD = dict(type='CheckedLoadPanopticAnnotations')
 
 @pytest.fixture(scope='module')
 def pan_root(tmp_path_factory):
-    return generate_coco_panoptic(str(tmp_path_factory.mktemp('pan')), num_train=6, num_val=3,
-                                  seed=3)  # fmt: skip
+    return generate_coco_panoptic(
+        str(tmp_path_factory.mktemp('pan')), num_train=6, num_val=3, seed=3
+    )
 
 
 def _dataset(root, cls=CheckedCocoPanopticDataset, split='train', ann_file=None, pipeline=()):
@@ -70,8 +71,12 @@ def test_pngs_hold_exactly_the_json_segments(pan_root):
         for seg_id, seg in segments.items():
             ys, xs = np.nonzero(ids == seg_id)
             assert seg['area'] == len(ys)
-            assert seg['bbox'] == [xs.min(), ys.min(), xs.max() - xs.min() + 1,
-                                   ys.max() - ys.min() + 1]  # fmt: skip
+            assert seg['bbox'] == [
+                xs.min(),
+                ys.min(),
+                xs.max() - xs.min() + 1,
+                ys.max() - ys.min() + 1,
+            ]
         cats = [s['category_id'] for s in ann['segments_info']]
         assert any(c in things for c in cats) and any(c not in things for c in cats)
 
@@ -85,8 +90,9 @@ def test_mmdet_reads_it_like_the_checked_dataset(pan_root):
     labels = {s['category'] for d in checked for s in d['segments_info'] if not s['is_thing']}
     assert labels and labels <= {3, 4, 5, 6}
     loaded = _dataset(pan_root, pipeline=[LOAD])[0]
-    reference = _dataset(pan_root, cls=CocoPanopticDataset,
-                         pipeline=[dict(type='LoadPanopticAnnotations')])[0]  # fmt: skip
+    reference = _dataset(
+        pan_root, cls=CocoPanopticDataset, pipeline=[dict(type='LoadPanopticAnnotations')]
+    )[0]
     assert np.array_equal(loaded['gt_seg_map'], reference['gt_seg_map'])
     assert np.array_equal(loaded['gt_masks'].masks, reference['gt_masks'].masks)
     assert len(loaded['gt_masks']) == len(loaded['gt_bboxes']) >= 1
@@ -180,11 +186,11 @@ def test_png_removed_after_the_build_is_named_by_the_loader(pan_root, tmp_path):
                 id=d['annotations'][0]['segments_info'][0]['id']
             ),
             'duplicated segment id',
-        ),  # fmt: skip
+        ),
         (
             lambda d: d['annotations'][0]['segments_info'][0].update(bbox=[60, 0, 10, 10]),
             'lies outside its 64x64',
-        ),  # fmt: skip
+        ),
         (lambda d: d['images'][0].pop('height'), "missing field(s) ['height']"),
     ],
     ids=['no-segments', 'unknown-image', 'no-bbox', 'duplicate-id', 'box-outside', 'no-height'],

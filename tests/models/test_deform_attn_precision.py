@@ -26,8 +26,9 @@ def _inputs(device='cpu', queries=50, dims=32, seed=0):
 
 def _attention(device='cpu'):
     torch.manual_seed(0)
-    attn = MultiScaleDeformableAttention(32, num_heads=4, num_levels=4, num_points=4,
-                                         batch_first=True)  # fmt: skip
+    attn = MultiScaleDeformableAttention(
+        32, num_heads=4, num_levels=4, num_points=4, batch_first=True
+    )
     attn.init_weights()
     with torch.no_grad():  # offsets and weights away from their symmetric initial values
         attn.sampling_offsets.weight.normal_(std=0.05)
@@ -41,8 +42,9 @@ def _run(attn, device, dtype=None):
     shapes = SHAPES.to(device)
     start = torch.cat([shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]])
     with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
-        out = attn(query, value=value, reference_points=ref, spatial_shapes=shapes,
-                   level_start_index=start)  # fmt: skip
+        out = attn(
+            query, value=value, reference_points=ref, spatial_shapes=shapes, level_start_index=start
+        )
     out.float().square().mean().backward()
     grads = [value.grad] + [p.grad for p in attn.parameters()]
     return out.float(), grads

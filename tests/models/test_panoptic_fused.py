@@ -68,11 +68,13 @@ def test_stuff_dice_on_present_classes_equals_the_weighted_dice_over_all_classes
     init_default_scope('mmdet')
     torch.manual_seed(0)
     head = PanopticSegFormerHead(
-        num_things_classes=3, num_stuff_classes=5, embed_dims=16,
+        num_things_classes=3,
+        num_stuff_classes=5,
+        embed_dims=16,
         thing_mask_decoder=dict(num_heads=2, num_layers=1),
         stuff_mask_decoder=dict(num_heads=2, num_layers=2, self_attn=True),
         loss_cls=dict(type='FocalLoss', use_sigmoid=True, loss_weight=2.0),
-    )  # fmt: skip
+    )
     head.init_weights()
     shapes = torch.tensor([[6, 8], [3, 4], [2, 2]])
     memory = torch.randn(2, int(shapes.prod(1).sum()), 16)
@@ -88,8 +90,9 @@ def test_stuff_dice_on_present_classes_equals_the_weighted_dice_over_all_classes
     target = torch.zeros(2, 5, 12, 16)
     weight = torch.zeros(2, 5)
     for i, (index, gt) in enumerate(stuff):
-        target[i, index] = torch.nn.functional.interpolate(gt[None], size=(12, 16),
-                                                           mode='bilinear')[0]  # fmt: skip
+        target[i, index] = torch.nn.functional.interpolate(
+            gt[None], size=(12, 16), mode='bilinear'
+        )[0]
         weight[i, index] = 1
     for j, mask in enumerate(masks):
         name = 'loss_mask_stuff' if j == len(masks) - 1 else f'd{j}.loss_mask_stuff'

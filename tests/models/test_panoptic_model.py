@@ -40,8 +40,9 @@ def test_mask_is_the_fused_attention_logits_of_every_head_and_level():
         lvl = F.interpolate(lvl.flatten(1, 2), size=(4, 6), mode='bilinear').view(2, 4, 5, 4, 6)
         fused.append(lvl)
     fused = torch.cat(fused, 1)  # (B, 3 * heads, N, 4, 6), level-major like the fc's inputs
-    expected = F.relu(torch.einsum('bcnyx,c->bnyx', fused, attn.mask_fc.weight[0])
-                      + attn.mask_fc.bias[0])  # fmt: skip
+    expected = F.relu(
+        torch.einsum('bcnyx,c->bnyx', fused, attn.mask_fc.weight[0]) + attn.mask_fc.bias[0]
+    )
     torch.testing.assert_close(mask, expected.flatten(2), rtol=1e-5, atol=1e-6)
     values = torch.softmax(logits, -1) @ attn.v(key).view(2, -1, 4, 4).transpose(1, 2)
     torch.testing.assert_close(out, attn.proj(values.transpose(1, 2).flatten(2)))
@@ -78,14 +79,18 @@ def _square(h, w, y0, y1, x0, x1, p=0.9):
 
 def test_mask_wise_merging_pastes_by_confidence_and_drops_covered_segments():
     h, w, num_classes = 10, 10, 5  # labels 0-2 things, 3-4 stuff
-    masks = torch.stack([
-        _square(h, w, 0, 5, 0, 5),          # thing, label 1
-        _square(h, w, 2, 7, 2, 7, p=0.7),   # thing, label 1: 36% of it under the first
-        _square(h, w, 0, 5, 0, 4),          # thing, label 0: 100% under the first -> dropped
-        _square(h, w, 0, 10, 0, 10, p=0.8),  # stuff, label 3: 25 of 100 px taken -> dropped (> 0.2)
-        _square(h, w, 8, 10, 0, 10),        # stuff, label 4: free rows 8-9
-        _square(h, w, 9, 10, 9, 10),        # thing, label 2: low class score -> dropped
-    ])  # fmt: skip
+    masks = torch.stack(
+        [
+            _square(h, w, 0, 5, 0, 5),  # thing, label 1
+            _square(h, w, 2, 7, 2, 7, p=0.7),  # thing, label 1: 36% of it under the first
+            _square(h, w, 0, 5, 0, 4),  # thing, label 0: 100% under the first -> dropped
+            _square(
+                h, w, 0, 10, 0, 10, p=0.8
+            ),  # stuff, label 3: 25 of 100 px taken -> dropped (> 0.2)
+            _square(h, w, 8, 10, 0, 10),  # stuff, label 4: free rows 8-9
+            _square(h, w, 9, 10, 9, 10),  # thing, label 2: low class score -> dropped
+        ]
+    )
     scores = torch.tensor([0.9, 0.8, 0.5, 0.9, 0.6, 0.2])
     labels = torch.tensor([1, 1, 0, 3, 4, 2])
     is_thing = labels < 3
@@ -101,8 +106,9 @@ def test_mask_wise_merging_pastes_by_confidence_and_drops_covered_segments():
     assert (pan[8:10] == 4).all()
     assert (pan[7, :] == num_classes).all()  # nothing kept there: VOID
     # A looser stuff overlap threshold keeps the big stuff region on the free pixels.
-    pan2, _ = mask_wise_merge(masks, scores, labels, is_thing, num_classes,
-                              overlap_threshold_stuff=0.5)  # fmt: skip
+    pan2, _ = mask_wise_merge(
+        masks, scores, labels, is_thing, num_classes, overlap_threshold_stuff=0.5
+    )
     assert (pan2[7, :] == 3).all()
 
 
@@ -135,10 +141,22 @@ def test_losses_cover_every_layer_and_reach_every_weight(pan_batch):
     model, _ = _tiny_model()
     data = model.data_preprocessor(pan_batch, True)
     losses = model(**data, mode='loss')
-    expected = {'loss_cls', 'loss_bbox', 'loss_iou', 'd0.loss_cls', 'd0.loss_bbox', 'd0.loss_iou',
-                'loss_mask_things', 'd0.loss_mask_things', 'd1.loss_mask_things',
-                'loss_mask_stuff', 'd0.loss_mask_stuff', 'd1.loss_mask_stuff',
-                'd0.loss_cls_stuff', 'd1.loss_cls_stuff'}  # fmt: skip
+    expected = {
+        'loss_cls',
+        'loss_bbox',
+        'loss_iou',
+        'd0.loss_cls',
+        'd0.loss_bbox',
+        'd0.loss_iou',
+        'loss_mask_things',
+        'd0.loss_mask_things',
+        'd1.loss_mask_things',
+        'loss_mask_stuff',
+        'd0.loss_mask_stuff',
+        'd1.loss_mask_stuff',
+        'd0.loss_cls_stuff',
+        'd1.loss_cls_stuff',
+    }
     assert set(losses) == expected
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     loss, _ = model.parse_losses(losses)

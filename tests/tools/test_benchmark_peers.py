@@ -141,8 +141,14 @@ def test_rounds_alternate_and_give_median_ratios(monkeypatch, capsys):
     monkeypatch.setattr('sys.argv', argv + ['--modes', 'infer', '--rounds', '3'])
     tool.main()
     # Alternating order; the memory run only in the first round.
-    assert calls == [('ours', True), ('mmdet', True), ('mmdet', False), ('ours', False),
-                     ('ours', False), ('mmdet', False)]  # fmt: skip
+    assert calls == [
+        ('ours', True),
+        ('mmdet', True),
+        ('mmdet', False),
+        ('ours', False),
+        ('ours', False),
+        ('mmdet', False),
+    ]
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith('| deformable_detr')]
     cells = [[c.strip() for c in row.strip('|').split('|')] for row in rows]
     # Medians of the rounds (10, 25) and of the per-round ratios (2.0, 1.0, 2.5).

@@ -8,14 +8,21 @@ import sys
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers.common import ROOT
+
 SCRIPT = osp.join(ROOT, 'tools/analysis_tools/gpu_check.sh')
 
 
 def _run(tmp_path, *args, **env):
     env = dict(os.environ, PYTHON=sys.executable, OUT=str(tmp_path / 'out'), **env)
-    return subprocess.run(['bash', SCRIPT, *args], capture_output=True, text=True, env=env,
-                          cwd=str(tmp_path), timeout=900)  # fmt: skip
+    return subprocess.run(
+        ['bash', SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=900,
+    )
 
 
 def test_dry_run_lists_every_step_and_runs_none(tmp_path):

@@ -15,8 +15,10 @@ def test_peers_hold_the_same_backbone_and_both_train_and_predict(monkeypatch):
     monkeypatch.setattr(
         panoptic_models, 'build_panoptic', lambda *a: built.append(build_panoptic(*a)) or built[-1]
     )
-    for impl, parts in (('ours', ('backbone.', 'encoder.', 'decoder.', 'bbox_head.')),
-                        ('mask2former', ('backbone.', 'panoptic_head.'))):  # fmt: skip
+    for impl, parts in (
+        ('ours', ('backbone.', 'encoder.', 'decoder.', 'bbox_head.')),
+        ('mask2former', ('backbone.', 'panoptic_head.')),
+    ):
         step = panoptic_step(impl, 'b0', B0, mode='train', size=64)
         before = {k: v.detach().clone() for k, v in built[-1].named_parameters()}
         step()  # forward, matched losses, backward and an AdamW update

@@ -73,9 +73,17 @@ def fresh_rounds(builder, impls, kwargs, args, grad):
     runs = {impl: [] for impl in impls}
     for k in range(args.rounds):
         for impl in impls if k % 2 == 0 else impls[::-1]:
-            runs[impl].append(measure_step_in_subprocess(
-                builder, dict(kwargs, impl=impl), args.device, args.repeat, 1, grad, memory=k == 0
-            ))  # fmt: skip
+            runs[impl].append(
+                measure_step_in_subprocess(
+                    builder,
+                    dict(kwargs, impl=impl),
+                    args.device,
+                    args.repeat,
+                    1,
+                    grad,
+                    memory=k == 0,
+                )
+            )
     for rs in runs.values():
         for r, ours in zip(rs, runs[impls[0]]):
             if 'error' not in r and 'error' not in ours:
@@ -134,9 +142,11 @@ def main(argv=None):
     import torch
 
     card = torch.cuda.get_device_name() if args.device == 'cuda' else platform.machine()
-    print(f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}, '
-          f'{args.rounds} round(s) of {args.repeat} timed runs'
-          f'{", paired with ours in one process per peer" if args.paired else ""}')  # fmt: skip
+    print(
+        f'# fp32 {args.device} ({card}), {torch.get_num_threads()} threads, batch {args.batch}, '
+        f'{args.rounds} round(s) of {args.repeat} timed runs'
+        f'{", paired with ours in one process per peer" if args.paired else ""}'
+    )
     print('| model | arch | input | mode | impl | median ms | peer/ours | peak MB |')
     print('|---|---|---|---|---|---|---|---|')
     for suite in args.suites:

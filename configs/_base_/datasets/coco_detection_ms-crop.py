@@ -2,8 +2,19 @@
 # configs (ATSS, GFL, Sparse R-CNN, Cascade / Mask R-CNN) and mmdet's Swin 3x recipes use it: short
 # side 480-800 (long side up to 1333), or short side 400-600, a 384-600 crop, then 480-800.
 _base_ = ['./coco_detection.py']
-_scales = [(480, 1333), (512, 1333), (544, 1333), (576, 1333), (608, 1333), (640, 1333),
-           (672, 1333), (704, 1333), (736, 1333), (768, 1333), (800, 1333)]  # fmt: skip
+_scales = [
+    (480, 1333),
+    (512, 1333),
+    (544, 1333),
+    (576, 1333),
+    (608, 1333),
+    (640, 1333),
+    (672, 1333),
+    (704, 1333),
+    (736, 1333),
+    (768, 1333),
+    (800, 1333),
+]
 train_pipeline = [
     dict(type='LoadImageFromFile', color_type='color', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -1,8 +1,19 @@
 # COCO 2017 instances (boxes + masks) with the multi-scale + crop training augmentation of
 # ./coco_detection_ms-crop.py (whai362/PVT's Cascade / Mask R-CNN 3x configs).
 _base_ = ['./coco_instance.py']
-_scales = [(480, 1333), (512, 1333), (544, 1333), (576, 1333), (608, 1333), (640, 1333),
-           (672, 1333), (704, 1333), (736, 1333), (768, 1333), (800, 1333)]  # fmt: skip
+_scales = [
+    (480, 1333),
+    (512, 1333),
+    (544, 1333),
+    (576, 1333),
+    (608, 1333),
+    (640, 1333),
+    (672, 1333),
+    (704, 1333),
+    (736, 1333),
+    (768, 1333),
+    (800, 1333),
+]
 train_pipeline = [
     dict(type='LoadImageFromFile', color_type='color', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),

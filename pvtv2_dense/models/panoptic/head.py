@@ -36,8 +36,13 @@ from .mask_decoder import MaskDecoder
 from .merging import mask_wise_merge, reachable
 from .targets import resize_masks, stuff_targets, thing_targets
 
-MERGE_KEYS = ('quality_threshold_things', 'quality_threshold_stuff', 'overlap_threshold_things',
-              'overlap_threshold_stuff', 'mask_threshold')  # fmt: skip
+MERGE_KEYS = (
+    'quality_threshold_things',
+    'quality_threshold_stuff',
+    'overlap_threshold_things',
+    'overlap_threshold_stuff',
+    'mask_threshold',
+)
 
 
 @register_model()
@@ -118,9 +123,12 @@ class PanopticSegFormerHead(DeformableDETRHead):
         query, pos = self.stuff_query.weight.split(self.embed_dims, 1)
         b = memory.shape[0]
         masks, queries = self.stuff_mask_decoder(
-            query.expand(b, -1, -1), memory, spatial_shapes, query_pos=pos.expand(b, -1, -1),
+            query.expand(b, -1, -1),
+            memory,
+            spatial_shapes,
+            query_pos=pos.expand(b, -1, -1),
             final_only=final_only,
-        )  # fmt: skip
+        )
         logits = [fc(q).squeeze(-1) for fc, q in zip(self.stuff_cls_branches, queries)]
         return masks, logits
 
@@ -137,8 +145,16 @@ class PanopticSegFormerHead(DeformableDETRHead):
         result = self.assigner.assign(pred_instances=pred, gt_instances=gt, img_meta=meta)
         return torch.nonzero(result.gt_inds > 0).squeeze(-1)
 
-    def loss(self, hidden_states, references, enc_outputs_class, enc_outputs_coord, memory,
-             spatial_shapes, batch_data_samples):  # fmt: skip
+    def loss(
+        self,
+        hidden_states,
+        references,
+        enc_outputs_class,
+        enc_outputs_coord,
+        memory,
+        spatial_shapes,
+        batch_data_samples,
+    ):
         """Every loss of the head (see the module docstring), as a dict of named terms.
 
         Args:
@@ -154,8 +170,10 @@ class PanopticSegFormerHead(DeformableDETRHead):
         device = hidden_states.device
         metas = [s.metainfo for s in batch_data_samples]
         things = [thing_targets(s, device) for s in batch_data_samples]
-        stuff = [stuff_targets(s, self.num_things_classes, self.num_stuff_classes, device)
-                 for s in batch_data_samples]  # fmt: skip
+        stuff = [
+            stuff_targets(s, self.num_things_classes, self.num_stuff_classes, device)
+            for s in batch_data_samples
+        ]
         gts = [InstanceData(labels=lab, bboxes=box) for lab, box, _ in things]
         num_things = self._mean_count(sum(len(t[0]) for t in things), device)
         num_stuff = self._mean_count(sum(len(s[0]) for s in stuff), device)
@@ -169,20 +187,39 @@ class PanopticSegFormerHead(DeformableDETRHead):
             prefix = '' if i == last else f'd{i}.'
             for name, value in zip(('loss_cls', 'loss_bbox', 'loss_iou'), terms):
                 losses[prefix + name] = value * thing_share
-        matched = [self._matched_queries(c, b, g, m)
-                   for c, b, g, m in zip(all_cls[-1], all_coords[-1], gts, metas)]  # fmt: skip
+        matched = [
+            self._matched_queries(c, b, g, m)
+            for c, b, g, m in zip(all_cls[-1], all_coords[-1], gts, metas)
+        ]
         mem = self._mask_memory(memory, spatial_shapes)
         thing_losses = self._thing_mask_losses(
-            hidden_states[-1], all_cls[-1], all_coords[-1], matched, things, mem, spatial_shapes,
-            metas, num_things,
-        )  # fmt: skip
+            hidden_states[-1],
+            all_cls[-1],
+            all_coords[-1],
+            matched,
+            things,
+            mem,
+            spatial_shapes,
+            metas,
+            num_things,
+        )
         stuff_losses = self._stuff_losses(mem, spatial_shapes, stuff, num_stuff)
         losses.update({k: v * thing_share for k, v in thing_losses.items()})
         losses.update({k: v * stuff_share for k, v in stuff_losses.items()})
         return losses
 
-    def _thing_mask_losses(self, hidden, cls_scores, bbox_preds, matched, things, memory,
-                           spatial_shapes, metas, num_things):  # fmt: skip
+    def _thing_mask_losses(
+        self,
+        hidden,
+        cls_scores,
+        bbox_preds,
+        matched,
+        things,
+        memory,
+        spatial_shapes,
+        metas,
+        num_things,
+    ):
         b, c = hidden.shape[0], hidden.shape[-1]
         h0, w0 = (int(s) for s in spatial_shapes[0])
         width = max(len(m) for m in matched)
@@ -198,12 +235,15 @@ class PanopticSegFormerHead(DeformableDETRHead):
             labels, boxes, gt_masks = things[i]
             img_h, img_w = metas[i]['img_shape']
             factor = boxes.new_tensor([img_w, img_h, img_w, img_h])
-            pred = InstanceData(scores=cls_scores[i, q],
-                                bboxes=bbox_cxcywh_to_xyxy(bbox_preds[i, q]) * factor,
-                                masks=masks[-1][i, :n].view(n, h0, w0))  # fmt: skip
+            pred = InstanceData(
+                scores=cls_scores[i, q],
+                bboxes=bbox_cxcywh_to_xyxy(bbox_preds[i, q]) * factor,
+                masks=masks[-1][i, :n].view(n, h0, w0),
+            )
             gt = InstanceData(labels=labels, bboxes=boxes, masks=resize_masks(gt_masks, (h0, w0)))
-            result = self.mask_assigner.assign(pred_instances=pred, gt_instances=gt,
-                                               img_meta=metas[i])  # fmt: skip
+            result = self.mask_assigner.assign(
+                pred_instances=pred, gt_instances=gt, img_meta=metas[i]
+            )
             targets.append(resize_masks(gt_masks, (2 * h0, 2 * w0))[result.gt_inds - 1])
             for layer, mask in enumerate(masks):
                 preds[layer].append(mask[i, :n].view(n, h0, w0))
@@ -286,13 +326,16 @@ class PanopticSegFormerHead(DeformableDETRHead):
         stride = max(1, round(pad_h / h0))
         img_h, img_w = meta['img_shape']
         out_h, out_w = meta['ori_shape'] if rescale else (img_h, img_w)
-        size = (max(out_h, round(h0 * stride * out_h / img_h)),
-                max(out_w, round(w0 * stride * out_w / img_w)))  # fmt: skip
+        size = (
+            max(out_h, round(h0 * stride * out_h / img_h)),
+            max(out_w, round(w0 * stride * out_w / img_w)),
+        )
         masks = F.interpolate(masks[None], size=size, mode='bilinear', align_corners=False)[0]
         return masks[:, :out_h, :out_w]
 
-    def predict(self, hidden_states, references, memory, spatial_shapes, batch_data_samples,
-                rescale=True):  # fmt: skip
+    def predict(
+        self, hidden_states, references, memory, spatial_shapes, batch_data_samples, rescale=True
+    ):
         """Panoptic maps by mask-wise merging, one ``PixelData(sem_seg=(1, H, W))`` per image
         in mmdet's convention (see :mod:`.merging`)."""
         out = self.forward_panoptic(hidden_states, references, memory, spatial_shapes)
@@ -311,8 +354,12 @@ class PanopticSegFormerHead(DeformableDETRHead):
             keep[scores.argmax()] |= not keep.any()
             masks = self._to_image(masks[keep], sample.metainfo, rescale)
             panoptic, _ = mask_wise_merge(
-                masks, scores[keep], labels[keep], is_thing[keep], self.num_panoptic_classes,
+                masks,
+                scores[keep],
+                labels[keep],
+                is_thing[keep],
+                self.num_panoptic_classes,
                 **cfg,
-            )  # fmt: skip
+            )
             results.append(PixelData(sem_seg=panoptic[None]))
         return results

@@ -149,8 +149,15 @@ class MaskDecoder(nn.Module):
             (same weights and masks, less memory and time; see :class:`MaskDecoderLayer`).
     """
 
-    def __init__(self, embed_dims=256, num_heads=8, num_layers=4, num_levels=3, self_attn=False,
-                 mask_impl='plain'):  # fmt: skip
+    def __init__(
+        self,
+        embed_dims=256,
+        num_heads=8,
+        num_layers=4,
+        num_levels=3,
+        self_attn=False,
+        mask_impl='plain',
+    ):
         super().__init__()
         self.num_levels = num_levels
         self.layers = nn.ModuleList(

@@ -23,8 +23,9 @@ def mask_quality(masks, threshold=0.5):
     return (masks * binary).flatten(1).sum(1) / (binary.flatten(1).sum(1) + 1)
 
 
-def reachable(masks, scores, is_thing, quality_threshold_things=0.25,
-              quality_threshold_stuff=0.25, **_):  # fmt: skip
+def reachable(
+    masks, scores, is_thing, quality_threshold_things=0.25, quality_threshold_stuff=0.25, **_
+):
     """Which segments can pass :func:`mask_wise_merge`'s quality threshold, judged on their masks
     before resizing: (M,) bool.
 
