@@ -6,7 +6,7 @@
 #      builds one there (FORCE_CUDA, only this GPU's architecture) and installs it.
 #   2. the CUDA equivalence tests: the fast backbone paths against the plain ones, and the
 #      deformable attention's CUDA kernel against its PyTorch path (fp32 values and gradients,
-#      fp16/bf16 autocast), tests/test_fast_equivalence.py and tests/models/.
+#      fp16/bf16 autocast), tests/models/test_fast_equivalence.py and tests/models/.
 #   3. one training iteration of every task's quickstart model without and with AMP (fp32,
 #      AmpOptimWrapper fp16 with a dynamic loss scale, bf16): pvtv2_dense.benchmark.train_steps.
 #   4. tools/analysis_tools/benchmark_peers.py --device cuda: SegFormer b0 and b2 (train and
@@ -98,7 +98,7 @@ else
     SUMMARY+=("| mmcv_cuda_ops | ok (installed mmcv runs the kernel on CUDA) |")
   fi
   step cuda_tests 300 "$PY" -m pytest -q -p no:cacheprovider -m "not slow" \
-    tests/test_fast_equivalence.py tests/models/test_deform_attn_precision.py -k "cuda or CUDA"
+    tests/models/test_fast_equivalence.py tests/models/test_deform_attn_precision.py -k "cuda or CUDA"
   # shellcheck disable=SC2086
   step train_steps 300 "$PY" -m pvtv2_dense.benchmark.train_steps --device cuda \
     --tasks $TASKS --precisions fp32 fp16 bf16

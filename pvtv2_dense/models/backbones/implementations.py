@@ -3,7 +3,7 @@ takes.
 
 The plain layers (``pvt_v2_layers.py``) are the definition; the speed-ups (``fast/``) subclass
 them, replace only the seams their forwards call, and compute the same results
-(``tests/test_fast_equivalence.py``). Adding an implementation is one entry here. Imports run
+(``tests/models/test_fast_equivalence.py``). Adding an implementation is one entry here. Imports run
 one way: ``pvt_v2_layers`` <- ``fast`` <- this table <- ``pvt_v2`` (the assembler).
 """
 

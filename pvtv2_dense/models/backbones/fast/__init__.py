@@ -2,7 +2,7 @@
 
 Each class here subclasses a plain layer of ``pvt_v2_layers.py`` and replaces only the narrow
 methods its plain forward calls (the seams): the same parameters (so checkpoints are
-interchangeable) and the same results, checked in ``tests/test_fast_equivalence.py``. What a
+interchangeable) and the same results, checked in ``tests/models/test_fast_equivalence.py``. What a
 speed-up cannot reproduce exactly it refuses with a one-line error instead of approximating it.
 """
 
