@@ -295,27 +295,52 @@ def export_hf(model, out_dir, tolerance=TOLERANCE, cfg=None):
         ``processor`` (its class name, or None) and ``processor_notes`` (what it reproduces
         only approximately).
     """
+    hf_model, unused = to_hf(model)
+    return write_verified(model, hf_model, unused, out_dir, tolerance, cfg)
+
+
+def write_verified(model, hf_model, unused, out_dir, tolerance, cfg=None, save=None, diff=compare):
+    """Write ``hf_model`` (and the image processor of ``cfg``) under a temporary name, load it
+    back with ``from_pretrained``, compare it with ``model`` and only then rename it to
+    ``out_dir``; the export functions of every task end here.
+
+    Args:
+        model (nn.Module): ours, eval mode.
+        hf_model (nn.Module): its HF counterpart.
+        unused (list[str]): HF keys that kept HF's init (reported back).
+        out_dir (str): the folder (absent or empty, or it is replaced).
+        tolerance (float): the largest absolute output difference allowed.
+        cfg (Config, optional): see :func:`export_hf`; by default ``model.cfg``.
+        save (callable, optional): ``save(hf_model, folder)``; HF's ``save_pretrained`` by
+            default.
+        diff (callable): ``diff(model, loaded)``, the largest absolute output difference.
+
+    Returns:
+        dict: see :func:`export_hf`.
+    """
     from .hf_processors import image_processor
 
-    hf_model, unused = to_hf(model)
     cfg = cfg if cfg is not None else getattr(model, 'cfg', None)
     processor, notes = image_processor(hf_model, cfg) if cfg is not None else (None, [])
     tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
     try:
-        hf_model.save_pretrained(tmp)
+        if save is None:
+            hf_model.save_pretrained(tmp)
+        else:
+            save(hf_model, tmp)
         if processor is not None:
             processor.save_pretrained(tmp)
         loaded = type(hf_model).from_pretrained(tmp).eval()
-        diff = compare(model, loaded)
-        if not diff <= tolerance:
-            raise ExportError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
+        max_diff = diff(model, loaded)
+        if not max_diff <= tolerance:
+            raise ExportError(f'the HF model differs from ours by {max_diff:.3g} (> {tolerance:g})')
         replace_path(tmp, out_dir)
     finally:
         if osp.exists(tmp):
             shutil.rmtree(tmp)
     return dict(
         hf_class=type(hf_model).__name__,
-        max_diff=diff,
+        max_diff=max_diff,
         unused=unused,
         processor=type(processor).__name__ if processor is not None else None,
         processor_notes=notes,

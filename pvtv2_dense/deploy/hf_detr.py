@@ -12,16 +12,12 @@ box refinement, and its PvtV2 has one LayerNorm eps.
 """
 
 import math
-import os
-import os.path as osp
-import shutil
 
 import torch
 
 from ..checkpoint.hf_deformable_detr import HEAD_ALIASES, hf_deformable_detr_to_ours
 from ..errors import ConfigError, InputError
-from ..fileio.outputs import replace_path
-from .hf import _check_eps, _labels, invert_converter
+from .hf import _check_eps, _labels, invert_converter, write_verified
 
 WHAT = "transformers' DeformableDetrForObjectDetection"
 TOLERANCE = 1e-5
@@ -292,30 +288,9 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None):
         dict: ``hf_class``, ``max_diff``, ``unused`` (HF keys that kept HF's init),
         ``processor`` (its class name, or None) and ``processor_notes``.
     """
-    from .hf_processors import image_processor
-
     hf_model, unused = to_hf_detr(model)
-    cfg = cfg if cfg is not None else getattr(model, 'cfg', None)
-    processor, notes = image_processor(hf_model, cfg) if cfg is not None else (None, [])
-    tmp = f'{out_dir.rstrip(os.sep)}.tmp-{os.getpid()}'
-    try:
-        save_hf_detr(hf_model, tmp)
-        if processor is not None:
-            processor.save_pretrained(tmp)
-        loaded = type(hf_model).from_pretrained(tmp).eval()
-        diff = compare_detr(model, loaded)
-        if not diff <= tolerance:
-            raise InputError(f'the HF model differs from ours by {diff:.3g} (> {tolerance:g})')
-        replace_path(tmp, out_dir)
-    finally:
-        if osp.exists(tmp):
-            shutil.rmtree(tmp)
-    return dict(
-        hf_class=type(hf_model).__name__,
-        max_diff=diff,
-        unused=unused,
-        processor=type(processor).__name__ if processor is not None else None,
-        processor_notes=notes,
+    return write_verified(
+        model, hf_model, unused, out_dir, tolerance, cfg, save=save_hf_detr, diff=compare_detr
     )
 
 

@@ -90,13 +90,23 @@ def segmentation_processor(cfg):
     from transformers import MobileNetV2ImageProcessor, SegformerImageProcessor
 
     steps = image_steps(cfg)
-    _unsupported(steps, ('Resize',), 'segmentation')
+    _unsupported(steps, ('Resize', 'ResizeToMultiple'), 'segmentation')
     norm = normalization(cfg)
     notes = []
     mode = (cfg.model.get('test_cfg') or {}).get('mode', 'whole')
     if mode != 'whole':
         notes.append(f"HF's model sees the whole image; the config infers in mode={mode!r}")
-    resize = steps[0] if steps else None
+    for step in steps:
+        if step['type'] == 'ResizeToMultiple':
+            divisor = step.get('size_divisor', 32)
+            notes.append(
+                f'ResizeToMultiple(size_divisor={divisor}) (the official aligned test resize) is '
+                f"not reproduced: HF's model sees the image at the size the processor gives, so "
+                f'a photo whose sides are not multiples of {divisor} after resizing differs '
+                'slightly'
+            )
+    resizes = [s for s in steps if s['type'] == 'Resize']
+    resize = resizes[0] if resizes else None
     if resize is None:
         proc = MobileNetV2ImageProcessor(do_resize=False, do_center_crop=False, **norm)
         return proc, notes

@@ -31,6 +31,9 @@ def test_segmentation_configs_get_shorter_side_resize_and_imagenet_norm(path):
     assert proc.size == {'shortest_edge': short} and not proc.do_center_crop
     assert proc.image_mean == pytest.approx(IMAGENET)
     assert any(n.startswith('Resize(scale=') for n in notes)
+    # ADE20K tests with the official aligned resize, which HF's processor does not do.
+    aligned = any(n.startswith('ResizeToMultiple(size_divisor=32)') for n in notes)
+    assert aligned == ('ade20k' in path)
     # Cityscapes infers with a sliding window, which HF's model does not do.
     assert any("mode='slide'" in n for n in notes) == ('cityscapes' in path)
 

@@ -271,7 +271,7 @@ CASES = [
          lambda w: ['LoadAnnotations(reduce_zero_label=True)',
                     'dataset has reduce_zero_label=False', 'set it on the dataset only']),
     Case('train-custom-seg-no-classes', 'train.py',
-         custom_seg('seg_no_classes'), lambda w: ['CheckedSegDataset', 'no classes']),
+         custom_seg('seg_no_classes'), lambda w: ['FoldedAllMLPHead', 'num_classes=0']),
     Case('train-custom-seg-palette-length', 'train.py',
          custom_seg('seg_palette'),
          lambda w: ['CheckedSegDataset', '2 classes but 1 palette colours']),

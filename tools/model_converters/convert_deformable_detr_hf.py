@@ -23,6 +23,7 @@ from mmengine.config import DictAction
 
 from pvtv2_dense.cli import (
     CLIError,
+    ToolParser,
     atomic_output,
     cli_entry,
     load_config,
@@ -32,9 +33,7 @@ from pvtv2_dense.cli import (
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('hf_dir', help='HF model folder (save_pretrained)')
     parser.add_argument('config', help='our Deformable DETR config (data, evaluation, runtime)')
     parser.add_argument('out_ckpt', help='output .pth')

@@ -64,6 +64,11 @@ class AllMLPHead(BaseDecodeHead):
                 f'{type(self).__name__}: in_channels {in_channels} must be a list with one width '
                 f'per in_index entry {in_index}'
             )
+        if kwargs.get('num_classes', 1) < 1:  # e.g. num_classes=len(classes) with no classes
+            raise ConfigError(
+                f'{type(self).__name__}: num_classes={kwargs["num_classes"]}; expected at least 1 '
+                '(list the classes in the config)'
+            )
         kwargs.setdefault('input_transform', 'multiple_select')
         super().__init__(
             list(in_channels), channels, in_index=in_index, norm_cfg=norm_cfg, **kwargs
