@@ -36,6 +36,7 @@ TASKS = {
     'depth': ('glpn', (448, 576), 'abs_rel'),
     'det': ('deformable_detr', (800, 1333), 'bbox_mAP'),
     'pan': ('panoptic_segformer', (800, 1333), 'PQ'),
+    'ins': ('mask_rcnn', (800, 1333), 'segm_mAP'),
 }
 # Size class -> backbone names; a config belongs to the class when its backbone field (second
 # `_`-separated part of the file name) is one of them or starts with one plus '-'.

@@ -20,6 +20,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
 from tests.helpers.common import ROOT
+from tests.helpers.tools import load_tool
 
 SWAP = osp.join(ROOT, 'configs', 'swap')
 CONFIGS = sorted(glob.glob(osp.join(SWAP, '*', '*.py')))
@@ -61,6 +62,12 @@ def test_every_task_has_the_four_backbones():
         names = sorted(osp.basename(p).split('_')[1] for p in CONFIGS if f'/{task}/' in p)
         r50 = 'r50' if task in ('deformable_detr', 'panoptic_segformer', 'mask_rcnn') else 'r50-v1c'
         assert {'mit-b2', 'pvtv2-b2', 'swin-t', r50} <= set(names), task
+
+
+def test_every_swap_folder_has_a_report_task():
+    tasks = load_tool('tools/swap_report.py').TASKS
+    folders = {osp.basename(osp.dirname(p)) for p in CONFIGS}
+    assert folders == {folder for folder, *_ in tasks.values()}
 
 
 @functools.cache
