@@ -85,6 +85,14 @@ def _unsupported(steps, known, task):
         )
 
 
+def _resize_scale(resize):
+    """The (w, h) ``scale`` of an mmcv ``Resize`` step; one by ``scale_factor`` is refused."""
+    scale = resize.get('scale')
+    if scale is None or resize.get('scale_factor') is not None:
+        raise ConfigError('test pipeline: Resize by scale_factor has no HF processor counterpart')
+    return (scale, scale) if isinstance(scale, int) else tuple(scale)
+
+
 def segmentation_processor(cfg):
     """``(processor, notes)`` for an mmseg segmentation config's test pipeline."""
     from transformers import MobileNetV2ImageProcessor, SegformerImageProcessor
@@ -110,10 +118,7 @@ def segmentation_processor(cfg):
     if resize is None:
         proc = MobileNetV2ImageProcessor(do_resize=False, do_center_crop=False, **norm)
         return proc, notes
-    scale = resize.get('scale')
-    if scale is None or resize.get('scale_factor') is not None:
-        raise ConfigError('test pipeline: Resize by scale_factor has no HF processor counterpart')
-    scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+    scale = _resize_scale(resize)
     if not resize.get('keep_ratio', False):
         size = dict(height=int(scale[1]), width=int(scale[0]))
         return SegformerImageProcessor(size=size, resample=2, **norm), notes
@@ -203,10 +208,7 @@ def detection_processor(cfg):
     if not steps:
         return DeformableDetrImageProcessor(do_resize=False, **norm), notes
     resize = steps[0]
-    scale = resize.get('scale')
-    if scale is None or resize.get('scale_factor') is not None:
-        raise ConfigError('test pipeline: Resize by scale_factor has no HF processor counterpart')
-    scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+    scale = _resize_scale(resize)
     if not resize.get('keep_ratio', False):
         size = dict(height=int(scale[1]), width=int(scale[0]))
         return DeformableDetrImageProcessor(size=size, resample=2, **norm), notes
