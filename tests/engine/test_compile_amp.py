@@ -21,7 +21,7 @@ from pvtv2_dense.datasets import generate_nyu
 from pvtv2_dense.engine import TorchCompileHook
 from pvtv2_dense.errors import ConfigError
 from pvtv2_dense.models import AllMLPHead, PVTv2
-from tests.helpers.common import ROOT, TINY_ARCH, tiny_seg_cfg
+from tests.helpers.common import ROOT, TINY_ARCH, point_loaders_at, tiny_seg_cfg
 
 DEPTH_QUICKSTART = osp.join(
     ROOT, 'configs/quickstart/glpn_pvtv2-b0_1xb8-1000iter_synthetic-nyu-64x64.py'
@@ -49,10 +49,7 @@ def _tiny_depth_cfg(data_root, work_dir, max_iters=1):
     cfg.model.backbone.arch = TINY_ARCH
     cfg.model.decode_head.in_channels = WIDTHS
     cfg.model.decode_head.channels = 16
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    point_loaders_at(cfg, data_root)
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000)
     cfg.param_scheduler = []

@@ -35,6 +35,14 @@ def tree_digest(root):
     return digest.hexdigest()
 
 
+def point_loaders_at(cfg, data_root):
+    """Every train/val/test loader of ``cfg`` reads ``data_root`` in the main process."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+
+
 def tiny_seg_cfg(data_root, work_dir, max_iters=4, **overrides):
     """The segmentation quickstart config shrunk to a few fast iterations."""
     cfg = Config.fromfile(SEG_QUICKSTART)
@@ -42,10 +50,7 @@ def tiny_seg_cfg(data_root, work_dir, max_iters=4, **overrides):
     cfg.model.backbone.arch = TINY_ARCH
     cfg.model.decode_head.in_channels = TINY_ARCH['hidden_sizes']
     cfg.model.decode_head.channels = 16
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    point_loaders_at(cfg, data_root)
     cfg.train_dataloader.batch_size = 2
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000)
     cfg.param_scheduler = []

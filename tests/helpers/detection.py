@@ -4,7 +4,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from .common import ROOT, TINY_ARCH
+from .common import ROOT, TINY_ARCH, point_loaders_at
 
 DET_QUICKSTART = osp.join(
     ROOT, 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
@@ -33,10 +33,8 @@ def tiny_det_cfg(data_root, work_dir, **overrides):
     cfg.model.positional_encoding.num_feats = embed // 2
     cfg.model.bbox_head.embed_dims = embed
     root = data_root.rstrip('/') + '/'
+    point_loaders_at(cfg, root)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
         cfg[loader].batch_size = 2
     # One ordered epoch, so every image (the odd ones included) goes through training.
     cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)

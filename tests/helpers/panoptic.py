@@ -4,7 +4,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from .common import ROOT, TINY_ARCH
+from .common import ROOT, TINY_ARCH, point_loaders_at
 
 PAN_QUICKSTART = osp.join(
     ROOT,
@@ -42,10 +42,7 @@ def tiny_panoptic_cfg(data_root, work_dir, max_iters=4):
     cfg = tiny_panoptic_model(Config.fromfile(PAN_QUICKSTART))
     cfg.work_dir = str(work_dir)
     root = data_root.rstrip('/') + '/'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    point_loaders_at(cfg, root)
     for evaluator in ('val_evaluator', 'test_evaluator'):
         cfg[evaluator].ann_file = root + 'annotations/panoptic_val2017.json'
         cfg[evaluator].seg_prefix = root + 'annotations/panoptic_val2017/'

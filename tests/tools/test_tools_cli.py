@@ -14,7 +14,7 @@ from mmengine.registry import MODELS, init_default_scope
 from PIL import Image
 
 from pvtv2_dense.datasets import generate_coco, generate_nyu
-from tests.helpers.common import ROOT, TINY_ARCH, tiny_seg_cfg
+from tests.helpers.common import ROOT, TINY_ARCH, point_loaders_at, tiny_seg_cfg
 from tests.helpers.detection import tiny_det_cfg
 from tests.helpers.tools import load_tool
 
@@ -95,10 +95,7 @@ def tiny_task_cfg(task, root, work_dir):
         cfg.model.decode_head.in_channels = TINY_ARCH['hidden_sizes']
         cfg.model.decode_head.channels = 16
         data_root = generate_nyu(str(root), num_train=1, num_val=3)
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[loader].dataset.data_root = data_root
-            cfg[loader].num_workers = 0
-            cfg[loader].persistent_workers = False
+        point_loaders_at(cfg, data_root)
     else:
         cfg = tiny_det_cfg(generate_coco(str(root), num_train=1, num_val=3), work_dir)
     cfg.work_dir = str(work_dir)

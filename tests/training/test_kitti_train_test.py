@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from pvtv2_dense.datasets import KITTIDepthDataset, generate_kitti
 from pvtv2_dense.evaluation.depth_metric import KITTI_CROPS
-from tests.helpers.common import DEPTH_METRICS, ROOT, TINY_ARCH
+from tests.helpers.common import DEPTH_METRICS, ROOT, TINY_ARCH, point_loaders_at
 from tests.helpers.tools import run_python
 
 KITTI_CFG = osp.join(ROOT, 'configs/glpn/glpn_pvtv2-b0_4xb3-25e_kitti-352x704.py')
@@ -73,10 +73,8 @@ def _tiny_kitti_cfg(data_root, work_dir):
     cfg.model.backbone.init_cfg = None
     cfg.model.decode_head.in_channels = TINY_ARCH['hidden_sizes']
     cfg.model.decode_head.channels = 16
+    point_loaders_at(cfg, data_root)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
         for step in cfg[loader].dataset.pipeline:
             if step.type == 'KBCrop':
                 step.height, step.width = WINDOW
