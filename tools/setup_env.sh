@@ -95,7 +95,7 @@ if "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'"
 else
   WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
   if [ -z "$WHEEL" ]; then
-    say "      no cached wheel for $KEY: compiling from source (about 20 min on 2 cores)"
+    say "      no cached wheel for $KEY: compiling from source (about 12 min on 2 cores; see README)"
     say "      progress: tail -f $LOG_DIR/mmcv-build.log"
     mkdir -p "$WHEEL_DIR"
     # --no-cache-dir: pip's own cache does not know which torch a wheel was built against.
