@@ -114,9 +114,9 @@ def enable_visualisation(cfg, show_dir):
 def check_outputs(cfg, args, panoptic_out):
     """Refuse, before any evaluation, outputs that exist (without --overwrite) or cannot be
     written: the metrics file, --out (a folder for panoptic results), --show-dir."""
-    refuse_overwrite(metrics_path(cfg), 'the metrics file', args.overwrite)
     refuse_overwrite(args.out, '--out', args.overwrite)
     refuse_overwrite(args.show_dir, '--show-dir', args.overwrite)
+    refuse_overwrite(metrics_path(cfg), 'the metrics file', args.overwrite)
     check_writable(cfg.work_dir, '--work-dir')
     check_writable(args.out, '--out', folder=bool(panoptic_out))
     check_writable(args.show_dir, '--show-dir')

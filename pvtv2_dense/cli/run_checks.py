@@ -45,7 +45,11 @@ def check_loader(cfg, name, fix=True):
     _need(cfg, f'{name}.batch_size', isinstance(batch, int) and batch >= 1, batch, 'an int >= 1')
     workers = loader.get('num_workers', 0)
     _need(
-        cfg, f'{name}.num_workers', isinstance(workers, int) and workers >= 0, workers, 'an int >= 0'
+        cfg,
+        f'{name}.num_workers',
+        isinstance(workers, int) and workers >= 0,
+        workers,
+        'an int >= 0',
     )
     if loader.get('persistent_workers') and workers == 0 and fix:
         loader['persistent_workers'] = False
@@ -115,8 +119,11 @@ def resume_source(work_dir, resume):
     record = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(record):
         return None
-    with open(record) as f:
-        path = f.read().strip()
+    try:
+        with open(record) as f:
+            path = f.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise CheckpointError(f'{record} cannot be read ({err}); pass --resume PATH') from None
     if not osp.isfile(path):
         raise CheckpointError(
             f'{record} names {path or "nothing"}, which does not exist; pass --resume PATH '

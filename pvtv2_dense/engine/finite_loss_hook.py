@@ -14,6 +14,12 @@ from mmengine.hooks import Hook
 from ..errors import ConfigError
 from ..registry import register_hook
 
+# What a diverged run's message advises.
+ADVICE = (
+    'lower the learning rate (optim_wrapper.optimizer.lr) or clip gradients '
+    '(optim_wrapper.clip_grad)'
+)
+
 
 def _value(loss):
     if torch.is_tensor(loss):
@@ -41,6 +47,5 @@ class FiniteLossHook(Hook):
             f'iteration {runner.iter + 1}: the loss is {loss}, not finite'
             + (f' ({parts})' if parts else '')
             + f'; training stopped, the latest checkpoint stays {last or "none (none saved yet)"}; '
-            'lower the learning rate (optim_wrapper.optimizer.lr) or clip gradients '
-            '(optim_wrapper.clip_grad)'
+            + ADVICE
         )

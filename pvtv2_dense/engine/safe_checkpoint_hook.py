@@ -26,6 +26,7 @@ from ..checkpoint.fit import first_non_finite
 from ..errors import ConfigError
 from ..fileio.outputs import atomic_output, stale_temps, write_text_atomically
 from ..registry import register_hook
+from .finite_loss_hook import ADVICE
 
 NAME = 'SafeCheckpointHook'
 # message_hub key: checkpoints a save lets go, removed after it (or by the run that resumes it).
@@ -73,10 +74,10 @@ class SafeCheckpointHook(CheckpointHook):
             return super()._save_checkpoint_with_step(runner, step, meta)
         bad = first_non_finite(runner.model.state_dict())
         if bad is not None:
+            latest = self.last_ckpt or 'none (none saved yet)'
             raise ConfigError(
-                f'iteration {runner.iter + 1}: weight {bad} is not finite; not saving it '
-                f'(the latest checkpoint stays {self.last_ckpt or "none: none saved yet"}); lower the learning rate '
-                '(optim_wrapper.optimizer.lr) or clip gradients (optim_wrapper.clip_grad)'
+                f'iteration {runner.iter + 1}: weight {bad} is not finite; not saving it (the '
+                f'latest checkpoint stays {latest}); {ADVICE}'
             )
         released = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):

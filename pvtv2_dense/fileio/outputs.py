@@ -44,7 +44,6 @@ def temp_name(path):
     return osp.join(folder, f'.{stem}.{os.getpid()}{TEMP_MARK}{ext}')
 
 
-
 def stale_temps(folder):
     """Temporary files an interrupted :func:`atomic_output` left in ``folder``."""
     if not osp.isdir(folder):
@@ -201,6 +200,11 @@ def check_writable(path, option, folder=True):
     if not folder and osp.isdir(path):
         raise OutputError(f'{option} {path} is a folder; expected a file name')
     where = path if folder else (osp.dirname(osp.abspath(path)) or '.')
+    above = osp.abspath(where)
+    while not osp.exists(above) and osp.dirname(above) != above:
+        above = osp.dirname(above)
+    if not osp.isdir(above):
+        raise OutputError(f'{option} {path} cannot be written: {above} is a file, not a folder')
     try:
         os.makedirs(where, exist_ok=True)
         with tempfile.TemporaryFile(dir=where, prefix='.write_probe'):

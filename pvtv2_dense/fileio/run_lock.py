@@ -99,12 +99,12 @@ class RunLock:
         if holder is None:
             what = 'an unreadable lock'
         elif holder.get('host') != here:
-            what = f"a run on host {holder.get('host')} (pid {holder.get('pid')})"
+            what = f'a run on host {holder.get("host")} (pid {holder.get("pid")})'
         elif _alive(int(holder.get('pid', -1)), holder.get('started')):
-            what = f"a running process (pid {holder['pid']} on {here})"
+            what = f'a running process (pid {holder["pid"]} on {here})'
         else:
             print(
-                f"warning: {self.path}: taking over the lock of pid {holder['pid']} on {here}, "
+                f'warning: {self.path}: taking over the lock of pid {holder["pid"]} on {here}, '
                 'which no longer runs (killed or crashed)',
                 file=sys.stderr,
             )
@@ -129,7 +129,11 @@ class RunLock:
             return
         self.held = False
         holder = _read(self.path)
-        if holder and holder.get('pid') == os.getpid() and holder.get('host') == socket.gethostname():
+        if (
+            holder
+            and holder.get('pid') == os.getpid()
+            and holder.get('host') == socket.gethostname()
+        ):
             try:
                 os.remove(self.path)
             except OSError:

@@ -73,7 +73,9 @@ def test_check_writable_refuses_a_file_for_a_folder_and_the_reverse(tmp_path):
     (tmp_path / 'f').write_text('mine')
     with pytest.raises(OutputError, match=r'--work-dir .*f is a file; expected a folder'):
         check_writable(str(tmp_path / 'f'), '--work-dir')
-    with pytest.raises(OutputError, match=r'--out .* cannot be written: Not a directory'):
+    with pytest.raises(
+        OutputError, match=r'--out .*preds.pkl cannot be written: .*f is a file, not a folder'
+    ):
         check_writable(str(tmp_path / 'f' / 'preds.pkl'), '--out', folder=False)
     with pytest.raises(OutputError, match=r'--out .* is a folder; expected a file'):
         check_writable(str(tmp_path), '--out', folder=False)

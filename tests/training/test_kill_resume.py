@@ -128,6 +128,7 @@ def test_sigkill_anywhere_then_resume_matches_uninterrupted_run(ade_root, tmp_pa
     status, _, err = _train(config, reference)
     assert status == 0, err[-3000:]
 
+    first = None  # the weights of the first checkpoint
     for i, (kill, latest, left) in enumerate(KILLS):
         status, _, err = _train(config, work, *(['--resume'] if i else []), kill=kill)
         assert status == -signal.SIGKILL, f'{kill}: exit {status}\n{err[-3000:]}'
@@ -139,7 +140,7 @@ def test_sigkill_anywhere_then_resume_matches_uninterrupted_run(ade_root, tmp_pa
         # What last_checkpoint names is complete (half a file would not load).
         ckpt = _load(named)
         assert ckpt['meta']['iter'] == int(latest[5:-4]), kill
-        first = ckpt['state_dict'] if i == 0 else first
+        first = ckpt['state_dict'] if first is None else first
         assert sorted(f for f in os.listdir(work) if f.endswith('.pth') and f[0] != '.') == left
 
     status, _, err = _train(config, work, '--resume')
