@@ -60,8 +60,10 @@ class SafeCheckpointHook(CheckpointHook):
         if not is_main_process() or not self._local():
             return
         # The run holds the work dir's lock: temporary files there are a killed save's remains.
-        for path in stale_temps(self.out_dir):
-            if path.endswith('.pth'):
+        temps = stale_temps(self.out_dir) + stale_temps(runner.work_dir)
+        for path in sorted(set(temps)):
+            name = osp.basename(path)
+            if name.endswith('.pth') or name.startswith('.last_checkpoint.'):
                 runner.logger.warning(f'removing {path}, left by an interrupted save')
                 os.remove(path)
         # A kill between a save and its removals: the checkpoint resumed from lists them.

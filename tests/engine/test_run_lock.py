@@ -1,4 +1,5 @@
-"""One run per work dir (RunLock) and the writability check made before long work starts."""
+"""One run per work dir (RunLock), the writability check made before long work starts, and what
+``--resume`` accepts."""
 
 import json
 import os
@@ -7,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from pvtv2_dense.errors import OutputError
+from pvtv2_dense.cli.run_checks import check_resume, resume_source
+from pvtv2_dense.errors import CheckpointError, OutputError
 from pvtv2_dense.fileio import RunLock, check_writable
 from pvtv2_dense.fileio.run_lock import LOCK_NAME
 
@@ -98,3 +101,24 @@ def test_check_writable_refuses_an_unwritable_place(tmp_path):
     where = unwritable(tmp_path)
     with pytest.raises(OutputError, match=r'--show-dir .*pvtv2_vis cannot be written'):
         check_writable(os.path.join(where, 'pvtv2_vis'), '--show-dir')
+
+
+def test_resume_source_and_what_resume_accepts(tmp_path):
+    work = tmp_path / 'w'
+    work.mkdir()
+    assert resume_source(str(work), 'auto') is None  # nothing to resume
+    weights = {'conv.weight': torch.ones(1)}
+    run = tmp_path / 'iter_3.pth'
+    torch.save(dict(state_dict=weights, optimizer={}, meta=dict(iter=3, epoch=0)), run)
+    (work / 'last_checkpoint').write_text(f'{run}\n')
+    assert resume_source(str(work), 'auto') == str(run)
+    assert check_resume(str(run), 'a.py') == f'resuming from {run} (iter 3, epoch 0)'
+    for name, ckpt, what in [
+        ('bare.pth', weights, 'a bare state dict'),
+        ('released.pth', dict(state_dict=weights, meta={}), 'weights without optimizer state'),
+    ]:
+        torch.save(ckpt, tmp_path / name)
+        with pytest.raises(CheckpointError, match=rf'{name} holds {what}, .* config a\.py'):
+            check_resume(str(tmp_path / name), 'a.py')
+    with pytest.raises(CheckpointError, match='--resume checkpoint .*nope.pth does not exist'):
+        resume_source(str(work), str(tmp_path / 'nope.pth'))

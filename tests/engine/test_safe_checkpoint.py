@@ -102,12 +102,14 @@ def test_a_save_that_fails_midway_leaves_the_previous_checkpoint_latest(tmp_path
 
 
 def test_leftover_temporary_checkpoints_are_removed_when_a_run_starts(tmp_path):
-    left = tmp_path / '.iter_4.12345.tmp.pth'
-    left.write_bytes(b'half')
+    left = [tmp_path / '.iter_4.12345.tmp.pth', tmp_path / '.last_checkpoint.12345.tmp']
+    for path in left:
+        path.write_bytes(b'half')
     (tmp_path / 'iter_2.pth').write_bytes(b'kept')
-    assert stale_temps(str(tmp_path)) == [str(left)]
+    (tmp_path / '.notes.12345.tmp.txt').write_text('not ours to remove')
+    assert set(map(str, left)) < set(stale_temps(str(tmp_path)))
     SafeCheckpointHook(interval=1, by_epoch=False).before_train(FakeRunner(tmp_path, 'stale'))
-    assert sorted(os.listdir(tmp_path)) == ['iter_2.pth']
+    assert sorted(os.listdir(tmp_path)) == ['.notes.12345.tmp.txt', 'iter_2.pth']
 
 
 def test_non_finite_weights_are_never_saved(tmp_path):
