@@ -11,7 +11,8 @@ changes the order of one save:
 3. only then remove the checkpoints that ``max_keep_ckpts`` lets go (the checkpoint lists
    them, so a run resumed after a kill at this step removes them).
 
-At every instant ``last_checkpoint`` names a complete file. It also refuses to save weights that
+At every instant ``last_checkpoint`` names a complete file. The best checkpoint of
+``save_best`` is written the same way, the previous best removed after it. It also refuses to save weights that
 are not finite (the last good checkpoint stays the latest). Every shipped config uses it, and
 ``tools/train.py`` swaps mmengine's hook for it in any other config.
 """
@@ -99,6 +100,31 @@ class SafeCheckpointHook(CheckpointHook):
             return
         self._move_latest(runner, path)
         self._remove(runner, [self.filename_tmpl.format(s) for s in released])
+
+    def _save_best_checkpoint(self, runner, metrics):
+        """mmengine's best-checkpoint logic, with the new best written through
+        :func:`atomic_output` and the previous best removed only once it is complete."""
+        if not self._local() or not is_main_process():
+            return super()._save_best_checkpoint(runner, metrics)
+        deferred, save = [], runner.save_checkpoint
+
+        def save_atomically(out_dir, filename, *args, **kwargs):
+            if filename.startswith('.'):  # already a temporary name (_write)
+                return save(out_dir, filename, *args, **kwargs)
+            with atomic_output(osp.join(out_dir, filename)) as tmp:
+                save(out_dir, osp.basename(tmp), *args, **kwargs)
+
+        # Instance attributes shadow the methods for this call only.
+        self.file_backend.remove = deferred.append
+        runner.save_checkpoint = save_atomically
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            del self.file_backend.remove
+            del runner.save_checkpoint
+        for path in deferred:
+            if osp.isfile(path):
+                os.remove(path)
 
     def _write(self, runner, path, meta):
         """Write the checkpoint to a temporary file and rename it to ``path`` (all ranks call

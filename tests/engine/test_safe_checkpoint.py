@@ -101,6 +101,22 @@ def test_a_save_that_fails_midway_leaves_the_previous_checkpoint_latest(tmp_path
     assert torch.load(_latest(tmp_path), weights_only=True)['meta']['iter'] == 1
 
 
+def test_a_new_best_checkpoint_is_complete_before_the_old_best_goes(tmp_path):
+    runner = FakeRunner(tmp_path, 'best')
+    hook = SafeCheckpointHook(interval=100, by_epoch=False, save_best='acc', rule='greater')
+    hook.before_train(runner)
+    for it, acc in ((1, 0.5), (2, 0.4), (3, 0.7)):
+        runner.iter = it
+        hook.after_val_epoch(runner, dict(acc=acc))
+    writes = [e for e in runner.events if e[0] == 'write']
+    assert [w[1].split('.')[1] for w in writes] == ['best_acc_iter_1', 'best_acc_iter_3']
+    # The new best was written under a temporary name while the old best still existed.
+    assert writes[1][1].startswith('.best_acc_iter_3.') and 'best_acc_iter_1.pth' in writes[1][2]
+    assert sorted(os.listdir(tmp_path)) == ['best_acc_iter_3.pth']
+    assert runner.save_checkpoint.__func__ is FakeRunner.save_checkpoint  # patch undone
+    assert 'remove' not in vars(hook.file_backend)
+
+
 def test_leftover_temporary_checkpoints_are_removed_when_a_run_starts(tmp_path):
     left = [tmp_path / '.iter_4.12345.tmp.pth', tmp_path / '.last_checkpoint.12345.tmp']
     for path in left:
