@@ -12,9 +12,9 @@ changes the order of one save:
    them, so a run resumed after a kill at this step removes them).
 
 At every instant ``last_checkpoint`` names a complete file. The best checkpoint of
-``save_best`` is written the same way, the previous best removed after it. It also refuses to save weights that
-are not finite (the last good checkpoint stays the latest). Every shipped config uses it, and
-``tools/train.py`` swaps mmengine's hook for it in any other config.
+``save_best`` is written the same way, the previous best removed after it. The hook also refuses
+to save weights that are not finite (the last good checkpoint stays the latest). Every shipped
+config uses it, and ``tools/train.py`` swaps mmengine's hook for it in any other config.
 """
 
 import os
