@@ -6,11 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+from argparse import Namespace
 
 import pytest
 import torch
+from mmengine.config import Config
 
-from pvtv2_dense.cli.run_checks import check_resume, resume_source
+from pvtv2_dense.cli.run_checks import check_loader, check_resume, resume_source
+from pvtv2_dense.cli.training import training_run
 from pvtv2_dense.errors import CheckpointError, OutputError
 from pvtv2_dense.fileio import RunLock, check_writable
 from pvtv2_dense.fileio.run_lock import LOCK_NAME
@@ -122,3 +125,23 @@ def test_resume_source_and_what_resume_accepts(tmp_path):
             check_resume(str(tmp_path / name), 'a.py')
     with pytest.raises(CheckpointError, match='--resume checkpoint .*nope.pth does not exist'):
         resume_source(str(work), str(tmp_path / 'nope.pth'))
+
+
+def test_persistent_workers_without_workers_is_turned_off_with_a_note(capsys):
+    cfg = Config(dict(train_dataloader=dict(batch_size=2, num_workers=0, persistent_workers=True)))
+    check_loader(cfg, 'train_dataloader')
+    assert cfg.train_dataloader.persistent_workers is False
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('note: train_dataloader.num_workers=0')
+
+
+def test_resume_with_nothing_to_resume_says_so_and_starts_afresh(tmp_path, capsys):
+    cfg = Config(dict(work_dir=str(tmp_path / 'typo'), resume=True))
+    args = Namespace(resume='auto', overwrite=False, config='a.py', launcher='none')
+    with training_run(cfg, args):
+        assert (tmp_path / 'typo' / LOCK_NAME).exists()
+    assert cfg.resume is False and not (tmp_path / 'typo' / LOCK_NAME).exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f'note: --resume: {tmp_path / "typo"} holds no checkpoint to resume; starting a new run'
+    ]

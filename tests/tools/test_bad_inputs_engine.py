@@ -206,6 +206,7 @@ def test_bad_input_engine(row, ws, monkeypatch):
     assert not changed, f'{name} changed or removed files that existed before: {changed}'
 
 
+@pytest.mark.slow  # a short training run (about 8 s); each line also has a unit test
 def test_runs_that_go_on_say_why_in_one_line(ws):
     """--resume with nothing to resume, persistent_workers without workers, a dead run's lock:
     each is one line on stderr, and the run trains."""
@@ -225,6 +226,7 @@ def test_runs_that_go_on_say_why_in_one_line(ws):
     shutil.rmtree(work)
 
 
+@pytest.mark.slow  # a short training run (about 8 s); tests/engine/test_safe_checkpoint.py
 def test_non_finite_loss_keeps_the_last_good_checkpoint_latest(ws):
     work = ws['p']('runs', 'diverges')
     lr, every = 'optim_wrapper.optimizer.lr=1e12', 'default_hooks.checkpoint.interval=1'
