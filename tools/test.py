@@ -10,8 +10,10 @@ Examples:
     bash tools/dist_test.sh CONFIG CKPT 8                   # 8 GPUs (or processes)
     bash tools/slurm_test.sh PARTITION JOB CONFIG CKPT      # SLURM
 
-Metrics are printed, logged and written to WORK_DIR/test_metrics.json. The checkpoint must fit
-the config (same tensor names and shapes), else the tool stops with a one-line error.
+Metrics are printed, logged and written to WORK_DIR/test_metrics.json (an existing one, like
+--out and --show-dir, is written over only with --overwrite; every output is checked writable
+before the evaluation starts). The checkpoint must fit the config (same tensor names and shapes)
+and hold finite weights, else the tool stops with a one-line error.
 With a panoptic config (test evaluator CocoPanopticMetric), ``--out DIR`` writes the predictions
 in the COCO panoptic results format: DIR/panoptic.json and one PNG per image in DIR/panoptic/.
 """
@@ -33,7 +35,12 @@ from pvtv2_dense.cli import (
     adapt_for_cpu,
     add_compile_arg,
     apply_compile_arg,
+    atomic_output,
     check_checkpoint,
+    check_finite,
+    check_launcher_env,
+    check_test_config,
+    check_writable,
     cli_entry,
     default_work_dir,
     load_config,
@@ -66,7 +73,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--overwrite',
         action='store_true',
-        help='write over what an earlier run left in --show-dir and --out (refused otherwise)',
+        help='write over what an earlier run left in --show-dir, --out and '
+        'WORK_DIR/test_metrics.json (refused otherwise)',
     )
     parser.add_argument('--tta', action='store_true', help="use the config's tta_model/pipeline")
     parser.add_argument(
@@ -103,22 +111,35 @@ def enable_visualisation(cfg, show_dir):
             custom.out_dir = show_dir
 
 
+def check_outputs(cfg, args, panoptic_out):
+    """Refuse, before any evaluation, outputs that exist (without --overwrite) or cannot be
+    written: the metrics file, --out (a folder for panoptic results), --show-dir."""
+    refuse_overwrite(args.out, '--out', args.overwrite)
+    refuse_overwrite(args.show_dir, '--show-dir', args.overwrite)
+    refuse_overwrite(metrics_path(cfg), 'the metrics file', args.overwrite)
+    check_writable(cfg.work_dir, '--work-dir')
+    check_writable(args.out, '--out', folder=bool(panoptic_out))
+    check_writable(args.show_dir, '--show-dir')
+
+
+def metrics_path(cfg):
+    return osp.join(cfg.work_dir, 'test_metrics.json')
+
+
 def build_cfg(args):
     """The config with every command-line option applied."""
     cfg = load_config(args.config, args.cfg_options)
+    check_test_config(cfg)
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     panoptic_out = args.out and not args.out.endswith(('.pkl', '.pickle'))
     if panoptic_out and not panoptic_evaluators(cfg):
         raise CLIError(f'--out {args.out}: the raw predictions file must end with .pkl')
-    refuse_overwrite(args.out, '--out', args.overwrite)
+    check_outputs(cfg, args, panoptic_out)
     if panoptic_out:
-        if osp.isfile(args.out):
-            raise CLIError(f'--out {args.out} is a file; COCO panoptic results go to a folder')
         # Rank 0 empties the staging folder; the others only write into it.
         direct_panoptic_results(cfg, args.out, clean=int(os.environ.get('RANK', 0)) == 0)
-    refuse_overwrite(args.show_dir, '--show-dir', args.overwrite)
     if args.show_dir:
         enable_visualisation(cfg, args.show_dir)
     if args.tta:
@@ -135,11 +156,12 @@ def build_cfg(args):
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
+    check_launcher_env(args.launcher)
     if not is_url(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise CLIError(f'checkpoint {args.checkpoint} does not exist')
     cfg = build_cfg(args)
     runner = Runner.from_cfg(cfg)
-    check_checkpoint(runner.model, args.checkpoint, args.config)
+    check_finite(check_checkpoint(runner.model, args.checkpoint, args.config), args.checkpoint)
     panoptic_out = args.out and not args.out.endswith(('.pkl', '.pickle'))
     if args.out and not panoptic_out:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
@@ -148,8 +170,8 @@ def main(argv=None):
         if panoptic_out:
             json_file, png_dir = publish_panoptic_results(args.out)
             print(f'COCO panoptic results written to {json_file} and {png_dir}/')
-        path = osp.join(cfg.work_dir, 'test_metrics.json')
-        with open(path, 'w') as f:
+        path = metrics_path(cfg)
+        with atomic_output(path) as tmp, open(tmp, 'w') as f:
             json.dump(metrics, f, indent=2)
         print(f'metrics written to {path}')
 

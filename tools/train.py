@@ -14,8 +14,10 @@ Examples:
 Without CUDA, distributed runs use the gloo backend and SyncBN becomes BN (see
 pvtv2_dense/cli/dist_env.py). Checkpoints also store torch's random state (TorchRNGStateHook, in
 every config's runtime and added to configs that lack it), so a resumed run continues exactly
-where it stopped (num_workers=0, --deterministic). A work dir that holds checkpoints of an
-earlier run is resumed (--resume) or written over (--overwrite), never silently. Input errors
+where it stopped (num_workers=0, --deterministic). Checkpoints are written kill-safe
+(SafeCheckpointHook), one run holds a work dir at a time (WORK_DIR/.run.lock), and a non-finite
+loss stops the run (FiniteLossHook); see docs/reliability.md. A work dir that holds checkpoints
+of an earlier run is resumed (--resume) or written over (--overwrite), never silently. Input errors
 (config, data, checkpoint, arguments) end with one 'error: ...' line, exit status 2; --debug
 shows their traceback.
 """
@@ -27,16 +29,16 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from pvtv2_dense.cli import (
-    CLIError,
     ToolParser,
     adapt_for_cpu,
     add_compile_arg,
     apply_compile_arg,
     check_checkpoint,
-    check_run_dir,
+    check_train_inputs,
     cli_entry,
     default_work_dir,
     load_config,
+    training_run,
 )
 
 
@@ -88,7 +90,7 @@ def build_cfg(args):
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = default_work_dir(cfg, args.config, args.work_dir)
-    check_run_dir(cfg.work_dir, args.resume, args.overwrite)
+    check_train_inputs(cfg, args)
     if args.amp:
         import torch
 
@@ -103,12 +105,6 @@ def build_cfg(args):
                 print('note: the config already uses AmpOptimWrapper')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume:
-        if not os.path.isfile(args.resume):
-            raise CLIError(f'--resume checkpoint {args.resume} does not exist')
-        cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', dict(base_batch_size=16))
         cfg.auto_scale_lr.enable = True
@@ -119,9 +115,6 @@ def build_cfg(args):
         randomness['deterministic'] = args.deterministic or randomness.get('deterministic', False)
         cfg.randomness = randomness
     apply_compile_arg(cfg, args.compile)
-    hooks = list(cfg.get('custom_hooks', []))
-    if not any(h.get('type') == 'TorchRNGStateHook' for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='TorchRNGStateHook')]
     adapt_for_cpu(cfg, args.launcher)
     return cfg
 
@@ -130,11 +123,12 @@ def build_cfg(args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
-    runner = Runner.from_cfg(cfg)
-    if cfg.resume and cfg.load_from:
-        # Resuming needs an exact fit; plain load_from (fine-tuning) keeps mmengine's warnings.
-        check_checkpoint(runner.model, cfg.load_from, args.config)
-    runner.train()
+    with training_run(cfg, args):
+        runner = Runner.from_cfg(cfg)
+        if cfg.resume:
+            # Resuming needs an exact fit; plain load_from (fine-tuning) keeps mmengine's warnings.
+            check_checkpoint(runner.model, cfg.load_from, args.config)
+        runner.train()
 
 
 if __name__ == '__main__':

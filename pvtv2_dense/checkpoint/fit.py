@@ -1,5 +1,5 @@
 """Checkpoints given for a whole model (a tool's argument, ``load_from``): read safely, and
-check that they fit the model."""
+check that they fit the model, hold finite weights, and (to resume) a training state."""
 
 import os.path as osp
 import re
@@ -36,6 +36,42 @@ def read_checkpoint(path):
     if not isinstance(ckpt, dict):
         raise CheckpointError(f'checkpoint {path} holds a {type(ckpt).__name__}, not a state dict')
     return ckpt
+
+
+def first_non_finite(state_dict):
+    """The name of the first floating-point tensor in ``state_dict`` holding NaN or inf, or None."""
+    import torch
+
+    for key, value in state_dict.items():
+        if torch.is_tensor(value) and value.is_floating_point():
+            if not bool(torch.isfinite(value).all()):
+                return key
+    return None
+
+
+def check_finite(ckpt, path):
+    """Raise a one-line :class:`CheckpointError` naming ``path`` and the first tensor of its
+    weights (``ckpt['state_dict']`` or ``ckpt``) that holds NaN or inf."""
+    bad = first_non_finite(ckpt.get('state_dict', ckpt))
+    if bad is not None:
+        raise CheckpointError(
+            f'checkpoint {path} holds non-finite weights (NaN or inf), first in {bad}; '
+            'it comes from a diverged run and cannot be evaluated'
+        )
+
+
+def check_resumable(ckpt, path, config_path):
+    """Raise a one-line :class:`CheckpointError` naming ``path`` and ``config_path`` unless
+    ``ckpt`` is a training checkpoint (weights plus optimizer state) that ``--resume`` can
+    continue; a bare state dict (released weights) is for ``load_from`` (fine-tuning)."""
+    if isinstance(ckpt.get('state_dict'), dict) and 'optimizer' in ckpt:
+        return
+    what = 'a bare state dict' if 'state_dict' not in ckpt else 'weights without optimizer state'
+    raise CheckpointError(
+        f'checkpoint {path} holds {what}, not a training run of config {config_path} to '
+        f'resume; to start from these weights, drop --resume and pass --cfg-options '
+        f'load_from={path}'
+    )
 
 
 def check_checkpoint(model, path, config_path=None):

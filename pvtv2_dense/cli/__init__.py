@@ -3,10 +3,11 @@ the launcher environment. The checkpoint checks and output helpers the tools use
 from the library (``pvtv2_dense.checkpoint``, ``pvtv2_dense.fileio``), which never imports this
 package."""
 
-from ..checkpoint.fit import check_checkpoint, read_checkpoint, unwrap_model
+from ..checkpoint.fit import check_checkpoint, check_finite, read_checkpoint, unwrap_model
 from ..fileio.outputs import (
     atomic_output,
     check_run_dir,
+    check_writable,
     refuse_overwrite,
     replace_path,
     save_torch_atomically,
@@ -19,8 +20,10 @@ from .config import (
     default_work_dir,
     load_config,
 )
-from .dist_env import adapt_for_cpu
+from .dist_env import adapt_for_cpu, check_launcher_env
 from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
+from .run_checks import check_test_config
+from .training import check_train_inputs, training_run
 
 __all__ = [
     'EXIT_USER_ERROR',
@@ -33,6 +36,11 @@ __all__ = [
     'check_run_dir',
     'check_cfg_options',
     'check_checkpoint',
+    'check_finite',
+    'check_launcher_env',
+    'check_test_config',
+    'check_train_inputs',
+    'check_writable',
     'cli_entry',
     'default_work_dir',
     'input_error_message',
@@ -42,5 +50,6 @@ __all__ = [
     'refuse_overwrite',
     'replace_path',
     'save_torch_atomically',
+    'training_run',
     'unwrap_model',
 ]

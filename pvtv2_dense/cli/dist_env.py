@@ -13,6 +13,49 @@ import subprocess
 import torch
 import torch.distributed as dist
 
+from ..errors import ConfigError
+
+# What each launcher sets, and how to start a run with it.
+LAUNCHER_ENV = {
+    'pytorch': (
+        ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+        'start it with torchrun or tools/dist_train.sh CONFIG GPUS (dist_test.sh for tests)',
+    ),
+    'slurm': (
+        ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+        'start it with srun, e.g. tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR',
+    ),
+    'mpi': (
+        ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE'),
+        'start it with mpirun (Open MPI)',
+    ),
+}
+
+
+def launcher_rank(launcher):
+    """This process's global rank as the launcher set it (0 without a launcher)."""
+    name = {'pytorch': 'RANK', 'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}.get(launcher)
+    return int(os.environ.get(name, 0)) if name else 0
+
+
+def check_launcher_env(launcher):
+    """Raise one line naming the first variable ``--launcher`` needs and the environment lacks.
+
+    Args:
+        launcher (str): 'none', 'pytorch', 'slurm' or 'mpi'.
+
+    Raises:
+        ConfigError: a variable the launcher sets is missing (the tool was not started by it).
+    """
+    names, how = LAUNCHER_ENV.get(launcher, ((), ''))
+    missing = [n for n in names if n not in os.environ]
+    if missing:
+        raise ConfigError(
+            f'--launcher {launcher} needs the environment variable {missing[0]}'
+            + (f' (and {", ".join(missing[1:])})' if missing[1:] else '')
+            + f', which is not set: {how}, or drop --launcher for one process'
+        )
+
 
 def _replace_sync_bn(node):
     """Turn every synchronised batch norm config under ``node`` into plain BN, in place (DDP

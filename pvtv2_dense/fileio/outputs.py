@@ -10,33 +10,88 @@ import contextlib
 import glob
 import os
 import os.path as osp
+import re
 import shutil
 import sys
+import tempfile
 
 from ..errors import OutputError
 
 
+def _fsync_folder(folder):
+    """Make a rename in ``folder`` durable (POSIX: the directory entry lives in the folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles (Windows): the rename still happened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+TEMP_MARK = '.tmp'
+
+
+def temp_name(path):
+    """The temporary name :func:`atomic_output` writes ``path`` under (same folder, hidden, with
+    this process's id, the extension last); stale ones are found with :func:`stale_temps`."""
+    folder = osp.dirname(osp.abspath(path))
+    stem, ext = osp.splitext(osp.basename(path))
+    # The extension stays last: writers such as cv2.imwrite choose the format by it.
+    return osp.join(folder, f'.{stem}.{os.getpid()}{TEMP_MARK}{ext}')
+
+
+def stale_temps(folder):
+    """Temporary files an interrupted :func:`atomic_output` left in ``folder``."""
+    if not osp.isdir(folder):
+        return []
+    pattern = re.compile(rf'^\..+\.\d+{re.escape(TEMP_MARK)}(\.[^.]*)?$')
+    return sorted(osp.join(folder, n) for n in os.listdir(folder) if pattern.match(n))
+
+
 @contextlib.contextmanager
 def atomic_output(path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds.
+    """Yield a temporary path beside ``path``; when the block succeeds, flush it to disk
+    (fsync) and rename it to ``path``, so ``path`` is always either the old file or the
+    complete new one, even after a kill or a power cut at any instant.
+
+    This is the one way the package writes a file that must survive interruption: checkpoints
+    (training, converters, exports), ``last_checkpoint``, reports.
 
     Args:
         path (str): the file to write.
 
     Yields:
         str: where to write (same folder, so the rename is atomic).
+
+    Raises:
+        OutputError: the folder cannot be created or written (the message names it).
     """
     folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    stem, ext = osp.splitext(osp.basename(path))
-    # The extension stays last: writers such as cv2.imwrite choose the format by it.
-    tmp = osp.join(folder, f'.{stem}.{os.getpid()}.tmp{ext}')
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f'cannot write {path}: {err.strerror or err} ({folder})') from None
+    tmp = temp_name(path)
     try:
         yield tmp
+        if osp.isfile(tmp):
+            with open(tmp, 'rb+') as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_folder(folder)
     finally:
-        if osp.exists(tmp):
+        if osp.lexists(tmp):
             os.remove(tmp)
+
+
+def write_text_atomically(text, path):
+    """Write ``text`` to ``path`` through :func:`atomic_output` (e.g. ``last_checkpoint``)."""
+    with atomic_output(path) as tmp, open(tmp, 'w') as f:
+        f.write(text)
 
 
 def replace_path(src, dst):
@@ -50,7 +105,8 @@ def replace_path(src, dst):
 
 
 def save_torch_atomically(obj, path):
-    """``torch.save(obj, path)`` through :func:`atomic_output`."""
+    """``torch.save(obj, path)`` through :func:`atomic_output`: what every checkpoint writer of
+    the package (converters, exports) calls; training goes through ``SafeCheckpointHook``."""
     import torch
 
     with atomic_output(path) as tmp:
@@ -119,3 +175,43 @@ def check_run_dir(work_dir, resume, overwrite=False):
             f'--work-dir {work_dir} holds an earlier run ({names}); pass --resume to continue '
             'it, --overwrite to start a new run there, or choose another --work-dir'
         )
+
+
+def check_writable(path, option, folder=True):
+    """Stop before any long work when an output cannot be written where the user asked.
+
+    Creates the folder (``folder=True``: ``path`` itself; else the folder of the file ``path``)
+    and writes and removes a probe file in it, which also catches read-only file systems, where
+    permission bits say nothing (e.g. for root).
+
+    Args:
+        path (str | None): the output (None: nothing to check).
+        option (str): how the user gave it (``'--work-dir'``, ``'--out'``), for the message.
+        folder (bool): ``path`` is a folder (else a file).
+
+    Raises:
+        OutputError: naming ``option``, ``path`` and what is wrong (a file where a folder is
+            expected or the reverse, no permission, a read-only file system).
+    """
+    if not path:
+        return
+    if folder and osp.exists(path) and not osp.isdir(path):
+        raise OutputError(f'{option} {path} is a file; expected a folder (or a new name)')
+    if not folder and osp.isdir(path):
+        raise OutputError(f'{option} {path} is a folder; expected a file name')
+    where = path if folder else (osp.dirname(osp.abspath(path)) or '.')
+    above = osp.abspath(where)
+    while not osp.exists(above) and osp.dirname(above) != above:
+        above = osp.dirname(above)
+    if not osp.isdir(above):
+        raise OutputError(f'{option} {path} cannot be written: {above} is a file, not a folder')
+    try:
+        os.makedirs(where, exist_ok=True)
+        with tempfile.TemporaryFile(dir=where, prefix='.write_probe'):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        culprit = f' ({err.filename})' if err.filename and err.filename != where else ''
+        raise OutputError(
+            f'{option} {path} cannot be written: {reason}{culprit}; choose a writable place'
+        ) from None

@@ -64,6 +64,9 @@ BACKBONE = {
 }
 RNG_HOOK = {
     'custom_hooks': 'TorchRNGStateHook: checkpoints keep torch RNG state so --resume is exact',
+    'default_hooks.checkpoint.type': "SafeCheckpointHook: mmengine's CheckpointHook (same "
+    'options) whose saves survive a kill (temporary file, fsync, rename; the older checkpoint '
+    'removed last), docs/reliability.md',
 }
 SEG_RUNTIME = {
     'env_cfg.cudnn_benchmark': 'a speed switch, not part of the recipe: ours keeps cuDNN '

@@ -91,7 +91,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(ade_root, tmp_path):
     assert sorted(f for f in os.listdir(interrupted) if f.endswith('.pth')) == ['iter_2.pth']
 
     out = finish(start(config, interrupted, '--resume'))
-    assert 'Auto resumed from the latest checkpoint' in out and 'iter_2.pth' in out
+    # train.py names the checkpoint it continues (and mmengine loads it).
+    assert f'resuming from {osp.join(interrupted, "iter_2.pth")} (iter 2' in out
+    assert f'Load checkpoint from {osp.join(interrupted, "iter_2.pth")}' in out
     # train.py says what it does with a work dir that holds a run.
     assert f'note: {interrupted} holds a run' in out and 'resuming from its latest' in out
     finish(straight)

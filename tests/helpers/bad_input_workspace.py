@@ -80,6 +80,22 @@ def _copy(src, dst):
     return dst
 
 
+def tiny_seg_files(p):
+    """Write ``p('ade')`` (4 + 2 images), the tiny config ``p('seg.py')`` and a checkpoint that
+    fits it, ``p('good.pth')``; return the data root and the checkpoint's state dict."""
+    ade = generate_ade20k(p('ade'), num_train=4, num_val=2, seed=1)
+    cfg = tiny_seg_cfg(ade, p('work'), max_iters=2)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=1000)
+    cfg.dump(p('seg.py'))
+    init_default_scope('mmseg')
+    model_cfg = cfg.model.copy()
+    model_cfg.decode_head.norm_cfg = dict(type='BN', requires_grad=True)
+    torch.manual_seed(0)
+    sd = MODELS.build(model_cfg).state_dict()
+    torch.save(dict(state_dict=sd, meta={}), p('good.pth'))
+    return ade, sd
+
+
 def build_workspace(t):
     """Fill folder ``t``: a tiny config, a checkpoint that fits it, broken copies of everything.
 
@@ -91,16 +107,7 @@ def build_workspace(t):
         fault, the broken file as ``bad[name]`` and its dataset copy as ``bad[name + '_root']``).
     """
     p = lambda *parts: osp.join(t, *parts)  # noqa: E731
-    ade = generate_ade20k(p('ade'), num_train=4, num_val=2, seed=1)
-    cfg = tiny_seg_cfg(ade, p('work'), max_iters=2)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=1000)
-    cfg.dump(p('seg.py'))
-    init_default_scope('mmseg')
-    model_cfg = cfg.model.copy()
-    model_cfg.decode_head.norm_cfg = dict(type='BN', requires_grad=True)
-    torch.manual_seed(0)
-    sd = MODELS.build(model_cfg).state_dict()
-    torch.save(dict(state_dict=sd, meta={}), p('good.pth'))
+    ade, sd = tiny_seg_files(p)
     with open(p('good.pth'), 'rb') as f:
         good = f.read()
     with open(p('trunc.pth'), 'wb') as f:

@@ -168,3 +168,20 @@ def test_a_file_a_config_names_that_does_not_exist(tmp_path):
     assert input_error_message(found.value) == (
         f'config: CocoPanopticMetric needs {missing}, which does not exist; check its paths'
     )
+
+
+@pytest.mark.parametrize(
+    'err',
+    [
+        PermissionError(13, 'Permission denied', '/x'),
+        IsADirectoryError(21, 'Is a directory', '/y'),
+        OSError('boom'),
+    ],
+    ids=['permission', 'is-a-directory', 'plain'],
+)
+def test_os_errors_outside_input_and_output_checks_keep_their_traceback(err, monkeypatch):
+    # Where a tool reads input or writes output it raises an InputError naming the path; an
+    # OSError that reaches cli_entry is a bug, and must not look like the user's mistake.
+    monkeypatch.delenv('PVTV2_DEBUG', raising=False)
+    with pytest.raises(type(err)):
+        _tool(err)([])
