@@ -15,7 +15,7 @@ from pvtv2_dense.errors import InputError
 pytest.importorskip('onnxruntime')
 
 
-def export(config, ckpt, out, shape=(64, 64)):
+def export(config, ckpt, out, shape):
     model = build_plain_model(Config.fromfile(config), ckpt, config)
     export_onnx(model, str(out), shape)
     return str(out)
@@ -24,7 +24,12 @@ def export(config, ckpt, out, shape=(64, 64)):
 @pytest.fixture(scope='module')
 def exported(tiny, tmp_path_factory):
     folder = tmp_path_factory.mktemp('onnx')
-    return {task: export(*tiny[task], folder / f'{task}.onnx') for task in ('seg', 'cls')}
+    # Static graphs at the size the test pipelines make of a 48x64 frame: the segmentation
+    # pipeline keeps it (longer side 64, no padding at test time), the classifier's crops 64x64.
+    return {
+        task: export(*tiny[task], folder / f'{task}.onnx', shape)
+        for task, shape in (('seg', (48, 64)), ('cls', (64, 64)))
+    }
 
 
 def frames(count=3, size=(48, 64)):
@@ -32,7 +37,7 @@ def frames(count=3, size=(48, 64)):
     return [rng.integers(0, 255, (*size, 3), np.uint8) for _ in range(count)]
 
 
-@pytest.mark.slow  # exports two models (~10 s)
+@pytest.mark.slow  # exports two models (~30 s on a loaded machine)
 @pytest.mark.parametrize('task', ['seg', 'cls'])
 def test_onnx_backend_answers_what_pytorch_answers(task, tiny, exported):
     config, ckpt = tiny[task]
@@ -73,9 +78,12 @@ def test_onnx_refusals(tiny, exported, tmp_path):
     junk.write_bytes(b'junk')
     with pytest.raises(InputError, match='junk.onnx is not a readable ONNX model'):
         OnnxPredictor(model, pipeline, str(junk))
+    seg = OnnxPredictor(model, pipeline, exported['seg'])
+    with pytest.raises(InputError, match='makes a 64x64 input; .* static 48x64 graph'):
+        seg.infer(seg.preprocess(frames(1, (64, 64))[0]))
     with pytest.raises(InputError, match='nope.onnx does not exist'):
         OnnxPredictor(model, pipeline, str(tmp_path / 'nope.onnx'))
     # The classifier's graph behind the segmentation config: wrong channel count, named.
     other = OnnxPredictor(model, pipeline, exported['cls'])
     with pytest.raises(InputError, match='outputs 10 channels; the config.s model has 150'):
-        other.infer(other.preprocess(frames(1)[0]))
+        other.infer(other.preprocess(frames(1, (64, 64))[0]))
