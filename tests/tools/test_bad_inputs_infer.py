@@ -103,7 +103,7 @@ CASES = [
     Case('infer-score-thr-out-of-range', infer('infer_in/good.png', extra=['--score-thr', '2']),
          ('--score-thr 2', '[0, 1]'), absent=('runs',)),
     Case('infer-max-frames-negative', infer('infer_in/good.png', extra=['--max-frames', '-3']),
-         ('--max-frames -3',), absent=('runs',)),
+         ('--max-frames -3', 'expected 0 (no limit) or more'), absent=('runs',)),
     Case('infer-pixel-bomb', infer('bomb.png'),
          ('bomb.png', '20000x20000', 'over the limit of 120 MP', '--max-pixels'),
          absent=('runs/infer',)),
@@ -125,7 +125,7 @@ CASES = [
 # fmt: on
 
 
-@pytest.mark.slow  # each row starts the tool (imports, a tiny model): ~4 s a row
+@pytest.mark.slow  # the shared workspace costs ~12 s; each row runs the tool (~1 s)
 @pytest.mark.parametrize('case', [pytest.param(c, id=c.id) for c in CASES])
 def test_bad_input(case, ws):
     p = ws['p']

@@ -188,10 +188,10 @@ def resolve_model(cfg, options):
     Returns:
         TorchPredictor | OnnxPredictor: ``preprocess``, ``infer``, ``dataset_meta``, ``backend``.
     """
-    pipeline = build_test_pipeline(cfg)
+    # The model first: building it selects the config's registry scope for the pipeline.
     if options.onnx:
         model = build_model(cfg, None, 'cpu', options.config)
-        return OnnxPredictor(model, pipeline, options.onnx)
+        return OnnxPredictor(model, build_test_pipeline(cfg), options.onnx)
     device = options.device or default_device()
     model = build_model(cfg, options.checkpoint, device, options.config)
-    return TorchPredictor(model, pipeline)
+    return TorchPredictor(model, build_test_pipeline(cfg))
