@@ -25,7 +25,8 @@ or Ctrl-C. --save-raw writes OUT_DIR/pred/<name>/<frame>.*.
 
 --onnx FILE (from tools/deployment/export_onnx.py; segmentation, depth, classification) runs
 the network in ONNX Runtime between the config's own pre- and post-processing, instead of
---checkpoint in PyTorch.
+--checkpoint in PyTorch. Export it with --dynamic (the test pipelines keep the aspect ratio and
+do not pad), or at the one --shape H W the pipeline makes of your frames.
 
 A folder is read without recursion. An input that cannot be processed (unreadable, over the
 pixel limit, too small for the model) is reported in one 'warning: skipped' line and the others

@@ -142,6 +142,9 @@ def test_output_folders_that_are_files_or_inputs(tmp_path):
     (tmp_path / 'file').write_text('x')
     with pytest.raises(OutputError, match='file is a file; expected a folder'):
         _plan_and_check(tmp_path / 'file')
+    # A folder that cannot be made (under a file): one line, and nothing made.
+    with pytest.raises(OutputError, match='cannot write .*file/sub: Not a directory'):
+        _plan_and_check(tmp_path / 'file' / 'sub')
     (tmp_path / 'o').mkdir()
     (tmp_path / 'o' / 'vis').write_text('x')
     with pytest.raises(OutputError, match='o/vis is a file'):

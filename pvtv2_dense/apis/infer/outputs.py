@@ -76,27 +76,20 @@ class OutputPlan:
         self._make_folders()
 
     def _make_folders(self):
-        for folder in (self.out_dir, *self.folders):
-            if osp.isdir(folder):
-                continue
-            try:
-                os.makedirs(folder)
-            except OSError as err:
-                self.remove_empty()
-                raise OutputError(
-                    f'--out-dir {self.out_dir}: cannot create {folder}: {err.strerror}'
-                ) from None
-            self._created.append(folder)
-        for folder in self.folders:
-            probe = osp.join(folder, f'.infer-write-check-{os.getpid()}')
-            try:
+        try:
+            for folder in (self.out_dir, *self.folders):
+                if not osp.isdir(folder):
+                    os.makedirs(folder)
+                    self._created.append(folder)
+            for folder in self.folders:  # a probe file: permissions alone do not tell (root)
+                probe = osp.join(folder, f'.infer-write-check-{os.getpid()}')
                 open(probe, 'wb').close()
                 os.remove(probe)
-            except OSError as err:
-                self.remove_empty()
-                raise OutputError(
-                    f'--out-dir {self.out_dir}: cannot write in {folder}: {err.strerror}'
-                ) from None
+        except OSError as err:
+            self.remove_empty()
+            raise OutputError(
+                f'--out-dir {self.out_dir}: cannot write {err.filename}: {err.strerror}'
+            ) from None
 
     def remove_empty(self):
         """Remove the folders this run made that are still empty (deepest first)."""
