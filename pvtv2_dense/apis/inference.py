@@ -100,7 +100,8 @@ def predict(model, pipeline, image):
 
 
 def task_of(sample):
-    """``'seg'``, ``'depth'``, ``'pan'`` or ``'det'`` from the prediction fields of a sample."""
+    """``'seg'``, ``'depth'``, ``'pan'``, ``'det'`` or ``'cls'`` from the prediction fields of a
+    sample."""
     for field, task in (
         ('pred_depth_map', 'depth'),
         ('pred_sem_seg', 'seg'),
@@ -110,7 +111,9 @@ def task_of(sample):
             return task
     if 'pred_instances' in sample:
         return 'det'
+    if 'pred_score' in sample and 'pred_label' in sample:
+        return 'cls'
     raise ConfigError(
         'the model predicts none of pred_depth_map, pred_sem_seg, pred_panoptic_seg, '
-        f'pred_instances (data sample fields: {sorted(sample.keys())})'
+        f'pred_instances, pred_score (data sample fields: {sorted(sample.keys())})'
     )
