@@ -7,10 +7,10 @@ embeddings, and the rest (residual adds, layout changes) -- gets its multiply-ad
 counter (fvcore's convention: one multiply-add is one FLOP, as :mod:`.complexity` counts) on the
 plain definition (``attn_impl='sdpa'``, ``ffn_impl='plain'``), and its time from forward hooks on
 the timed model (the shipped fast implementations by default), each part's time exclusive of the
-parts inside it. The achieved fraction is a part's multiply-adds per second over the roof's.
+parts inside it, best of several forwards. The achieved fraction is a part's multiply-adds per
+second over the roof's.
 """
 
-import statistics
 import time
 
 import torch
@@ -96,8 +96,9 @@ def part_macs(model, x):
 
 
 def part_times(model, x, repeat=5, warmup=1):
-    """Median seconds of each part (exclusive of the parts inside it) and of the whole forward
-    on ``x`` without autograd; 'rest' is the whole less the parts."""
+    """Seconds of each part (exclusive of the parts inside it) and of the whole forward on ``x``
+    without autograd, each the best of ``repeat`` runs (as the roof is: on a shared machine the
+    best run is the one least slowed by others); 'rest' is the whole less the parts."""
     parts, stack, runs = _parts(model), [], []
     spent = dict.fromkeys(PARTS, 0.0)
 
@@ -128,7 +129,7 @@ def part_times(model, x, repeat=5, warmup=1):
     finally:
         for hook in hooks:
             hook.remove()
-    times = {k: statistics.median(r[k] for r in runs) for k in (*PARTS, 'whole')}
+    times = {k: min(r[k] for r in runs) for k in (*PARTS, 'whole')}
     times['rest'] = max(times['whole'] - sum(times[p] for p in PARTS), 0.0)
     return times
 
@@ -140,7 +141,7 @@ def roofline(arch, size, impls=('auto', 'auto'), repeat=5, roof=None):
         arch (str): a PVTv2 arch name ('b0' ... 'b5', 'b2-li').
         size (int): input side.
         impls (tuple[str, str]): the timed model's ``attn_impl`` and ``ffn_impl``.
-        repeat (int): timed forwards (median).
+        repeat (int): timed forwards (best of them).
         roof (float | None): the matmul rate (multiply-adds/s); measured when None.
 
     Returns:

@@ -39,7 +39,7 @@ def main(argv=None):
     print(
         f'# fp32 cpu, {torch.get_num_threads()} threads; matmul GMAC/s by size {sizes}; '
         f'roof {roof["best"] / 1e9:.1f} GMAC/s; timed attn_impl={args.impls[0]!r} '
-        f'ffn_impl={args.impls[1]!r}, median of {args.repeat}'
+        f'ffn_impl={args.impls[1]!r}, best of {args.repeat} forwards'
     )
     print('| arch | input | part | GMAC | ms | share of time | GMAC/s | of roof |')
     print('|---|---|---|---|---|---|---|---|')
