@@ -29,7 +29,8 @@ def _detr_samples(batch, h, w, device, with_gt, num_gt=4, num_classes=80):
 
 def build_detr(impl, config):
     """The Deformable DETR of our ``config`` on our PVTv2 ('ours'), or the same detector on
-    mmdet's own PyramidVisionTransformerV2 ('mmdet') holding the same weights throughout."""
+    mmdet's own PyramidVisionTransformerV2 and mmcv's deformable attention ('mmdet') holding
+    the same weights throughout."""
     from mmdet.models.backbones.pvt import pvt_convert
 
     from ..checkpoint import to_official
@@ -61,7 +62,9 @@ def build_detr(impl, config):
     )
     if opts['hidden_sizes'] != [backbone['embed_dims'] * n for n in backbone['num_heads']]:
         raise RuntimeError('mmdet PVTv2 needs one head width across stages')
-    model = build_from_config(config, 'mmdet', {'model.backbone': backbone})
+    # mmdet's own detector throughout: mmcv's deformable attention as published.
+    options = {'model.backbone': backbone, 'model.msda_impl': 'mmcv'}
+    model = build_from_config(config, 'mmdet', options)
     state = {k: v for k, v in ours.state_dict().items() if not k.startswith('backbone.')}
     converted = pvt_convert(to_official(mine.state_dict()))
     state.update({f'backbone.{k}': v for k, v in converted.items()})

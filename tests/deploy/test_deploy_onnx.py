@@ -96,7 +96,7 @@ def test_deformable_detr_is_refused_in_one_line(tmp_path):
     )
     assert run.returncode == 2, run.stderr
     last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: cannot export DeformableDETR to ONNX: ')
+    assert last.startswith('error: cannot export DeformableDETRMSDA to ONNX: ')
     assert 'MultiScaleDeformableAttention' in last and 'Traceback' not in run.stderr
     assert not out.exists()
 

@@ -51,6 +51,12 @@ def test_detr_peers_share_weights(detrs):
     ours, mmdet = detrs
     assert type(ours.backbone).__name__ == 'PVTv2'
     assert type(mmdet.backbone).__name__ == 'PyramidVisionTransformerV2'
+    # Ours runs the config's lean deformable attention on the CPU, mmdet's detector mmcv's own.
+    kinds = [
+        {type(m).__name__ for m in model.modules() if hasattr(m, 'sampling_offsets')}
+        for model in detrs
+    ]
+    assert kinds == [{'LeanMultiScaleDeformableAttention'}, {'MultiScaleDeformableAttention'}]
     ref = _detr_outputs(ours)
     assert [t.shape for t in ref] == [(6, 1, 300, 80), (6, 1, 300, 4)]  # per decoder layer
     for a, b in zip(ref, _detr_outputs(mmdet)):

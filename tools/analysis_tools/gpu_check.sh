@@ -11,7 +11,11 @@
 #      AmpOptimWrapper fp16 with a dynamic loss scale, bf16): pvtv2_dense.benchmark.train_steps.
 #   4. tools/analysis_tools/benchmark_peers.py --device cuda: SegFormer b0 and b2 (train and
 #      infer), Deformable DETR b0 and Panoptic SegFormer b0 against their peers, one table.
-# Then one summary: each step's status and the two tables. Logs go to $OUT.
+#   5. the lean deformable attention kernel against mmcv's CUDA kernel on the encoder's shapes at
+#      640 (forward, forward + backward; time and peak memory): pvtv2_dense.benchmark.msda.
+#   6. TensorRT: SegFormer ($TRT_ARCHS) exported to ONNX and built into fp32/fp16 engines that
+#      trtexec times (pvtv2_dense.benchmark.tensorrt); one 'skipped' row each without TensorRT.
+# Then one summary: each step's status and the tables. Logs go to $OUT.
 #
 # Usage:  bash tools/analysis_tools/gpu_check.sh [--dry-run | --cpu]
 #   --dry-run  print each step's command, run nothing
@@ -19,7 +23,8 @@
 #              skipped): what the test suite runs (tests/tools/test_gpu_check.py)
 # Environment (optional): PYTHON (default: python), MMCV_CACHE (default:
 #   ~/.cache/pvtv2_dense/wheels), OUT (default: work_dirs/gpu_check), TASKS (step 3's tasks,
-#   default: all five), REPEAT (benchmark timed runs, default: 10).
+#   default: all five), REPEAT (benchmark timed runs, default: 10), TRT_ARCHS (step 6's
+#   SegFormer sizes, default: b0).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,6 +34,7 @@ MMCV_CACHE="${MMCV_CACHE:-$HOME/.cache/pvtv2_dense/wheels}"
 OUT="${OUT:-work_dirs/gpu_check}"
 TASKS="${TASKS:-segformer glpn deformable_detr panoptic classifier}"
 REPEAT="${REPEAT:-10}"
+TRT_ARCHS="${TRT_ARCHS:-b0}"
 MODE=gpu
 case "${1:-}" in
   --dry-run) MODE=dry ;;
@@ -89,6 +95,8 @@ if [ "$MODE" = cpu ]; then
   step train_steps 900 "$PY" -m pvtv2_dense.benchmark.train_steps --device cpu \
     --tasks $TASKS --precisions fp32 bf16-cpu
   skip benchmark "--cpu"
+  skip msda_kernels "--cpu"
+  skip tensorrt "--cpu"
 else
   if [ "$MODE" = dry ] || ! "$PY" -c "$CUDA_OPS_CHECK" >"$OUT/mmcv_check.log" 2>&1; then
     export -f install_cuda_mmcv
@@ -107,6 +115,10 @@ else
       --suites segformer --archs b0 b2 &&
     '$PY' tools/analysis_tools/benchmark_peers.py --device cuda --repeat $REPEAT \
       --suites deformable_detr panoptic --archs b0 | tail -n +4"
+  step msda_kernels 120 "$PY" -m pvtv2_dense.benchmark.msda --device cuda --repeat "$REPEAT"
+  [ "$MODE" = dry ] || mkdir -p "$OUT/tensorrt"
+  # shellcheck disable=SC2086
+  step tensorrt 240 "$PY" -m pvtv2_dense.benchmark.tensorrt --out "$OUT/tensorrt" --archs $TRT_ARCHS
 fi
 
 echo
@@ -116,7 +128,7 @@ echo
 echo "| step | status |"
 echo "|---|---|"
 printf '%s\n' "${SUMMARY[@]}"
-for table in train_steps benchmark; do
+for table in train_steps benchmark msda_kernels tensorrt; do
   if [ -f "$OUT/$table.log" ] && [ "$MODE" != dry ]; then
     echo
     grep -E '^(\||# )' "$OUT/$table.log"

@@ -10,13 +10,15 @@ hands the encoder's tokens to the head and returns panoptic maps.
 from mmdet.models.detectors import DeformableDETR
 
 from ...registry import register_model
+from ..layers.msda_attention import MSDAImplMixin
 
 
 @register_model()
-class PanopticSegFormer(DeformableDETR):
+class PanopticSegFormer(MSDAImplMixin, DeformableDETR):
     """``DeformableDETR`` whose head also reads the encoder memory and predicts panoptic maps.
 
-    Same arguments as mmdet's ``DeformableDETR`` (``as_two_stage`` must stay False); the head
+    Same arguments as mmdet's ``DeformableDETR`` (``as_two_stage`` must stay False), plus
+    ``msda_impl``, the deformable attention's implementation (``MSDAImplMixin``); the head
     is a :class:`PanopticSegFormerHead`. ``predict`` fills ``pred_panoptic_seg`` of each data
     sample (``sem_seg`` of shape (1, H, W), mmdet's panoptic convention), what mmdet's
     ``CocoPanopticMetric`` and ``DetLocalVisualizer`` read.
