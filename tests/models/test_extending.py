@@ -58,6 +58,7 @@ def follow(tmp_path, monkeypatch):
         files = guide_files(section)
         for rel, code in files.items():
             assert not osp.exists(osp.join(ROOT, rel)), f'{rel} exists: the guide adds it'
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / rel).write_text(code)
         configs = [rel for rel in files if rel.startswith('configs/')]
         modules = [rel for rel in files if rel.startswith('pvtv2_dense/')]
