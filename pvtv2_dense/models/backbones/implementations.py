@@ -33,14 +33,6 @@ for _route in ('few_key', 'auto'):
 
 # ffn_impl -> (what builds the block, what builds its FFN).
 _register('ffn', 'plain', (PVTv2Block, MixFFN))
-# Inference only: the FFN residual a band of rows at a time while they stay in cache.
-_register(
-    'ffn',
-    'banded',
-    (partial(FastPVTv2Block, bands='always'), FastMixFFN),
-    plain='plain',
-    check=block_check,
-)
 
 
 def _auto_ffn_check():
@@ -48,14 +40,16 @@ def _auto_ffn_check():
     ffn_check()
 
 
-# Bands and the linears as 1x1 convolutions where they pay (CPU inference on large maps).
-_register(
-    'ffn',
-    'auto',
-    (partial(FastPVTv2Block, bands='auto'), FastMixFFN),
-    plain='plain',
-    check=_auto_ffn_check,
-)
+# 'banded' (inference only): the FFN residual a band of rows at a time while they stay in cache;
+# 'auto': bands and the linears as 1x1 convolutions where they pay (CPU inference on large maps).
+for _name, _bands, _check in (('banded', 'always', block_check), ('auto', 'auto', _auto_ffn_check)):
+    _register(
+        'ffn',
+        _name,
+        (partial(FastPVTv2Block, bands=_bands), FastMixFFN),
+        plain='plain',
+        check=_check,
+    )
 
 
 def block_builder(attn_impl: str, ffn_impl: str):
