@@ -9,7 +9,7 @@ peak resident set, on GPU ``max_memory_allocated``). No weights are loaded. With
 (``test_metrics.json`` from tools/test.py, else the last value in mmengine's
 ``vis_data/scalars.json``). Writes ``swap_report.md`` (a Markdown table),
 ``swap_report.json`` and ``swap_report.png`` (the metric, or else latency, against GFLOPs).
-The logic is ``pvtv2_dense.apis.swap_report``.
+The logic is ``pvtv2_dense.benchmark.swap_report``.
 
 Examples:
     python tools/swap_report.py --task seg                    # all of configs/swap/segformer
@@ -21,7 +21,7 @@ Examples:
 import argparse
 import os.path as osp
 
-from pvtv2_dense.apis.swap_report import SIZES, TASKS, swap_set, task_of, write_swap_report
+from pvtv2_dense.benchmark.swap_report import SIZES, TASKS, swap_set, task_of, write_swap_report
 from pvtv2_dense.cli import CLIError, ToolParser, cli_entry
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -20,7 +20,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
 from pvtv2_dense.apis.report import read_metric
-from pvtv2_dense.apis.swap_report import TASKS, find_work_dir, swap_set, task_of
+from pvtv2_dense.benchmark.swap_report import TASKS, find_work_dir, swap_set, task_of
 from pvtv2_dense.errors import ConfigError
 from tests.helpers.common import ROOT
 

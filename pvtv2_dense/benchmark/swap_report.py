@@ -11,9 +11,9 @@ import os.path as osp
 import statistics
 import sys
 
+from ..apis.report import read_metric
 from ..errors import ConfigError
 from ..fileio import atomic_output, refuse_overwrite
-from .report import read_metric
 
 # task -> (folder under configs/swap, default input H W, default metric)
 TASKS = {
@@ -59,10 +59,10 @@ def _measure(config, shape, devices, warmup, repeat, threads):
     from mmengine.analysis import parameter_count
     from mmengine.config import Config
 
-    from ..benchmark.complexity import complexity
-    from ..benchmark.dummy import dummy_batch
-    from ..benchmark.timing import time_predict
-    from .inference import build_model
+    from ..apis.inference import build_model
+    from .complexity import complexity
+    from .dummy import dummy_batch
+    from .timing import time_predict
 
     if threads:
         torch.set_num_threads(threads)
