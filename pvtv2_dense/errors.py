@@ -26,9 +26,16 @@ class CheckpointError(InputError):
     """A checkpoint file is missing, unreadable, unsafe or does not fit the model."""
 
 
-def did_you_mean(word, choices) -> str:
-    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or '' when none is close."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+def did_you_mean(word, choices, cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to ``word``, or '' when none is close.
+
+    Args:
+        word: what the user wrote.
+        choices: the accepted names.
+        cutoff (float): the least ``difflib`` similarity of a hint (short names such as presets
+            need a lower one).
+    """
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
     return f" (did you mean '{close[0]}'?)" if close else ''
 
 

@@ -9,14 +9,58 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 
+from ..errors import DataError
+
+
+def _scalars_files(work_dir: str) -> list[str]:
+    """mmengine's ``*/vis_data/scalars.json`` files of the runs in ``work_dir``, oldest first."""
+    return sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+
+
+def _records(path: str) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
 
 def read_scalars(work_dir: str) -> list[dict]:
-    """Every record of the newest run's ``vis_data/scalars.json`` under ``work_dir``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    """Every record of the newest run's ``vis_data/scalars.json`` under ``work_dir``.
+
+    Raises:
+        DataError: ``work_dir`` holds no run's scalars.
+    """
+    files = _scalars_files(work_dir)
     if not files:
-        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}: was it trained?')
-    with open(files[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        raise DataError(f'no */vis_data/scalars.json under {work_dir}: was it trained?')
+    return _records(files[-1])
+
+
+def _lookup(metrics: dict, name: str):
+    """``metrics[name]``, or the one value whose key ends in ``/name`` (e.g. ``coco/bbox_mAP``)."""
+    if name in metrics:
+        return metrics[name]
+    hits = [v for k, v in metrics.items() if k.split('/')[-1] == name]
+    return hits[0] if len(hits) == 1 else None
+
+
+def read_metric(work_dir: str, name: str):
+    """The metric ``name`` of the run in ``work_dir``: from ``test_metrics.json``
+    (``tools/test.py``) when it has it, else its last value in the newest ``scalars.json`` that
+    has one.
+
+    Returns:
+        tuple: ``(value, source file)``, or ``(None, None)`` when the run has no such metric.
+    """
+    path = osp.join(work_dir, 'test_metrics.json')
+    if osp.isfile(path):
+        with open(path) as f:
+            value = _lookup(json.load(f), name)
+        if value is not None:
+            return float(value), path
+    for path in reversed(_scalars_files(work_dir)):
+        values = [v for v in (_lookup(r, name) for r in _records(path)) if v is not None]
+        if values:
+            return float(values[-1]), path
+    return None, None
 
 
 def plot_training_curves(work_dir: str, metric: str, out_file: str) -> str:

@@ -1,5 +1,6 @@
 """PVTv2 backbones of every implementation (ours, HF, mmdet, timm) holding the same weights."""
 
+from ..errors import ConfigError
 from .timing import measure_step, measure_step_in_subprocess
 
 IMPLS = ('ours', 'hf', 'mmdet', 'timm')
@@ -29,7 +30,7 @@ def build_backbone(impl: str, arch: str):
         from mmdet.models.backbones.pvt import PyramidVisionTransformerV2, pvt_convert
 
         if opts['linear_attention']:
-            raise RuntimeError('mmdet has no linear SRA')
+            raise ConfigError('mmdet has no linear SRA')
         model = PyramidVisionTransformerV2(
             embed_dims=opts['hidden_sizes'][0] // opts['num_attention_heads'][0],
             num_layers=opts['depths'],
@@ -47,7 +48,7 @@ def build_backbone(impl: str, arch: str):
         sd = timm.models.pvt_v2.checkpoint_filter_fn(to_official(ours_sd), model)
         model.load_state_dict(sd, strict=False)
         return model.eval(), model.forward_features
-    raise ValueError(f'unknown implementation {impl!r}; expected one of {IMPLS}')
+    raise ConfigError(f'unknown implementation {impl!r}; expected one of {IMPLS}')
 
 
 def backbone_step(impl, arch, size, batch, device='cpu'):

@@ -3,6 +3,7 @@ mmdet's PyramidVisionTransformerV2, holding the same weights."""
 
 import torch
 
+from ..errors import ConfigError
 from .config_models import build_from_config
 from .dummy import det_samples
 from .timing import train_step
@@ -36,7 +37,7 @@ def build_detr(impl, config):
     from ..checkpoint import to_official
 
     if impl not in ('ours', 'mmdet'):
-        raise ValueError(f"unknown implementation {impl!r}; expected 'ours' or 'mmdet'")
+        raise ConfigError(f"unknown implementation {impl!r}; expected 'ours' or 'mmdet'")
     torch.manual_seed(0)
     # mmdet's PVTv2 has one eps for every LayerNorm: ours takes the same.
     options = {'model.backbone.init_cfg': None, 'model.backbone.layer_norm_eps': 1e-6}
@@ -46,7 +47,7 @@ def build_detr(impl, config):
     mine = ours.backbone
     opts = mine.arch
     if opts['linear_attention']:
-        raise RuntimeError('mmdet has no linear SRA')
+        raise ConfigError('mmdet has no linear SRA')
     backbone = dict(
         _delete_=True,
         type='PyramidVisionTransformerV2',
@@ -61,7 +62,7 @@ def build_detr(impl, config):
         norm_cfg=dict(type='LN', eps=opts['layer_norm_eps']),
     )
     if opts['hidden_sizes'] != [backbone['embed_dims'] * n for n in backbone['num_heads']]:
-        raise RuntimeError('mmdet PVTv2 needs one head width across stages')
+        raise ConfigError('mmdet PVTv2 needs one head width across stages')
     # mmdet's own detector throughout: mmcv's deformable attention as published.
     options = {'model.backbone': backbone, 'model.msda_impl': 'mmcv'}
     model = build_from_config(config, 'mmdet', options)
@@ -91,6 +92,6 @@ def detector_step(model, make_samples, mode='infer', size=640, batch=1, device='
         loss = lambda: sum(v for k, v in model(x, samples, mode='loss').items() if 'loss' in k)  # noqa: E731
         return train_step(model, loss)
     if mode != 'infer':
-        raise ValueError(f"unknown mode {mode!r}; expected 'infer' or 'train'")
+        raise ConfigError(f"unknown mode {mode!r}; expected 'infer' or 'train'")
     model.eval()
     return lambda: model(x, samples, mode='predict')

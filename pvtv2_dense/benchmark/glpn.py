@@ -3,6 +3,8 @@ GLPNForDepthEstimation, holding the same weights."""
 
 import torch
 
+from ..errors import ConfigError
+
 
 def glpn_step(impl, arch, mode='infer', size=(480, 640), batch=1, device='cpu'):
     """GLPN depth model: 'ours' (PVTv2 + GLPNHead in mmseg's DepthEstimator) or HF's
@@ -16,7 +18,7 @@ def glpn_step(impl, arch, mode='infer', size=(480, 640), batch=1, device='cpu'):
     from ..models import resolve_arch
 
     if mode != 'infer':
-        raise ValueError('the GLPN suite measures inference only')
+        raise ConfigError('the GLPN suite measures inference only')
     opts = resolve_arch(arch, mlp_ratios=[4, 4, 4, 4])
     torch.manual_seed(0)
     hf_cfg = GLPNConfig(
@@ -31,7 +33,7 @@ def glpn_step(impl, arch, mode='infer', size=(480, 640), batch=1, device='cpu'):
         hf.to(device)
         return lambda: hf(pixel_values=x).predicted_depth
     if impl != 'ours':
-        raise ValueError(f'unknown implementation {impl!r}')
+        raise ConfigError(f'unknown implementation {impl!r}')
     overrides = glpn_model_cfg(hf_cfg.to_dict())
     init_default_scope('mmseg')
     model = MODELS.build(

@@ -11,6 +11,7 @@ import os.path as osp
 
 import torch
 
+from ..errors import ConfigError
 from .config_models import build_from_config
 from .detr import detector_step
 from .dummy import det_samples
@@ -62,7 +63,7 @@ def build_panoptic(impl, config):
     from mmengine.config import Config
 
     if impl not in ('ours', 'mask2former'):
-        raise ValueError(f"unknown implementation {impl!r}; expected 'ours' or 'mask2former'")
+        raise ConfigError(f"unknown implementation {impl!r}; expected 'ours' or 'mask2former'")
     torch.manual_seed(0)
     ours = build_from_config(config, 'mmdet', {'model.backbone.init_cfg': None})
     if impl == 'ours':

@@ -7,6 +7,7 @@ import tempfile
 
 import torch
 
+from ..errors import ConfigError
 from .config_models import build_from_config
 from .timing import train_step
 
@@ -130,7 +131,7 @@ def segformer_step(impl, arch, config, mode='infer', size=512, batch=1, device='
     hf = _hf_segformer(arch)
     if impl == 'onnxruntime':
         if mode != 'infer' or str(device) != 'cpu':
-            raise ValueError('onnxruntime is measured for CPU inference only')
+            raise ConfigError('onnxruntime is measured for CPU inference only')
         return _onnxruntime_step(config, hf, size, batch)
     model = hf if impl == 'hf' else _ours_segformer(config, hf)
     if impl == 'mmseg':
@@ -138,10 +139,10 @@ def segformer_step(impl, arch, config, mode='infer', size=512, batch=1, device='
     elif impl == 'mmseg-768':
         # mmseg's head at the paper's width for b2-b5 (ours and HF's), not its configs' 256.
         if hf.config.decoder_hidden_size != 768:
-            raise ValueError(f'{arch} uses a 256-wide head: the same model as mmseg')
+            raise ConfigError(f'{arch} uses a 256-wide head: the same model as mmseg')
         model = _mmseg_segformer(arch, model, channels=768)
     elif impl not in ('ours', 'hf'):
-        raise ValueError(f'unknown implementation {impl!r}')
+        raise ConfigError(f'unknown implementation {impl!r}')
     model.to(device)
     torch.manual_seed(0)  # the same input whatever building the model drew from the RNG
     x = torch.randn(batch, 3, size, size, device=device)

@@ -1,6 +1,7 @@
 from .fit import check_checkpoint, read_checkpoint, unwrap_model
 from .formats import FORMATS, detect_format, to_official, to_pvtv2_dense
 from .hf_segformer import segformer_head_to_pvtv2_dense, segformer_to_pvtv2_dense
+from .init_step import PRETRAINED_STEP, PretrainedAnyFormat
 from .io import read_state_dict
 from .loading import FORMAT_NORM_EPS, describe, load_pretrained, norm_eps_hint, norm_eps_note
 from .safety import (
@@ -14,6 +15,8 @@ from .sources import fetch_checkpoint, is_url
 __all__ = [
     'FORMATS',
     'FORMAT_NORM_EPS',
+    'PRETRAINED_STEP',
+    'PretrainedAnyFormat',
     'UnsafeCheckpointError',
     'check_checkpoint',
     'describe',

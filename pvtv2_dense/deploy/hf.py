@@ -85,10 +85,6 @@ def invert_converter(to_ours, hf_model, ours_sd):
     return out, sorted(unused)
 
 
-def _backbone(model):
-    return model.backbone
-
-
 def _check_eps(backbone, want, what):
     eps = backbone.arch['layer_norm_eps']
     if eps is None:

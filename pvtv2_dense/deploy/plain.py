@@ -1,9 +1,10 @@
 """The model of a config in its plain, published definition, for export.
 
-Shipped configs select the checked speed-ups (``attn_impl='auto'``, ``ffn_impl='auto'``,
-``FoldedAllMLPHead``); they branch on device and grad mode and loop over bands and chunks in
-Python, which a traced graph would freeze. Export builds the plain definitions instead: same
-parameters, same state dict, same outputs.
+Shipped configs select checked speed-ups; they branch on device and grad mode and loop over
+bands and chunks in Python, which a traced graph would freeze. Export builds the plain
+definitions instead (same parameters, same state dict, same outputs): each speed-up named in the
+config is replaced by the plain twin the implementation registry names for it
+(``pvtv2_dense.models.implementations``), so this module holds no implementation names.
 """
 
 import copy
@@ -12,20 +13,12 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, InputError
-
-# Speed-up head types and the plain head with the same state dict.
-PLAIN_HEADS = {'FoldedAllMLPHead': 'AllMLPHead'}
-
-
-def _plain_backbone(backbone: dict) -> None:
-    backbone['attn_impl'] = 'sdpa'
-    backbone['ffn_impl'] = 'plain'
-    # Weights come from the checkpoint: no pretrained file is read.
-    backbone.pop('init_cfg', None)
+from ..models.implementations import plain_config
 
 
 def plain_model_cfg(model_cfg: dict) -> dict:
-    """A copy of ``model_cfg`` with every PVTv2 in its plain definition and plain heads.
+    """A copy of ``model_cfg`` with every speed-up replaced by its plain twin and no pretrained
+    file to read for a PVTv2 backbone (the weights come from the checkpoint).
 
     Args:
         model_cfg (dict): a config's ``model`` (a segmentor, depth estimator, detector or
@@ -34,13 +27,10 @@ def plain_model_cfg(model_cfg: dict) -> dict:
     Returns:
         dict: the modified copy.
     """
-    cfg = copy.deepcopy(dict(model_cfg))
+    cfg = plain_config(copy.deepcopy(dict(model_cfg)))
     backbone = cfg.get('backbone')
     if isinstance(backbone, dict) and backbone.get('type') == 'PVTv2':
-        _plain_backbone(backbone)
-    head = cfg.get('decode_head')
-    if isinstance(head, dict) and head.get('type') in PLAIN_HEADS:
-        head['type'] = PLAIN_HEADS[head['type']]
+        backbone.pop('init_cfg', None)
     return cfg
 
 

@@ -19,8 +19,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
+from pvtv2_dense.apis.report import read_metric
+from pvtv2_dense.benchmark.swap_report import TASKS, find_work_dir, swap_set, task_of
+from pvtv2_dense.errors import ConfigError
 from tests.helpers.common import ROOT
-from tests.helpers.tools import load_tool
 
 SWAP = osp.join(ROOT, 'configs', 'swap')
 CONFIGS = sorted(glob.glob(osp.join(SWAP, '*', '*.py')))
@@ -65,9 +67,9 @@ def test_every_task_has_the_four_backbones():
 
 
 def test_every_swap_folder_has_a_report_task():
-    tasks = load_tool('tools/swap_report.py').TASKS
     folders = {osp.basename(osp.dirname(p)) for p in CONFIGS}
-    assert folders == {folder for folder, *_ in tasks.values()}
+    assert folders == {folder for folder, *_ in TASKS.values()}
+    assert all(task_of(glob.glob(osp.join(SWAP, TASKS[t][0], '*.py'))) == t for t in TASKS)
 
 
 @functools.cache
@@ -182,11 +184,36 @@ def test_report_rejects_bad_arguments(swap_report, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_read_metric_finds_prefixed_keys(swap_report, tmp_path):
+def test_read_metric_finds_prefixed_keys(tmp_path):
     (tmp_path / 'test_metrics.json').write_text(json.dumps({'coco/bbox_mAP': 0.412}))
-    assert swap_report.read_metric(str(tmp_path), 'bbox_mAP') == (
+    assert read_metric(str(tmp_path), 'bbox_mAP') == (
         0.412,
         str(tmp_path / 'test_metrics.json'),
     )
-    assert swap_report.read_metric(str(tmp_path), 'mIoU') == (None, None)
-    assert swap_report.find_work_dir('a/b/segformer_x_y.py', [str(tmp_path)]) is None
+    assert read_metric(str(tmp_path), 'mIoU') == (None, None)
+    assert find_work_dir('a/b/segformer_x_y.py', [str(tmp_path)]) is None
+
+
+def test_read_metric_takes_the_newest_run_with_the_metric(tmp_path):
+    for run, lines in (
+        ('20260101_000000', [{'mIoU': 30.0}, {'mIoU': 37.25}]),
+        ('20260102', [{'loss': 1}]),
+    ):
+        vis = tmp_path / run / 'vis_data'
+        vis.mkdir(parents=True)
+        (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in lines) + '\n')
+    value, path = read_metric(str(tmp_path), 'mIoU')
+    assert value == 37.25 and '20260101_000000' in path
+
+
+def test_swap_set_takes_one_size_class_and_refuses_an_empty_one(tmp_path):
+    configs = swap_set('seg', 'small', ROOT)
+    assert sorted(osp.basename(c).split('_')[1] for c in configs) == [
+        'mit-b2',
+        'pvtv2-b2',
+        'r50-v1c',
+        'swin-t',
+    ]
+    (tmp_path / 'configs' / 'swap' / 'segformer').mkdir(parents=True)
+    with pytest.raises(ConfigError, match='no small configs in'):
+        swap_set('seg', 'small', str(tmp_path))

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pvtv2_dense.errors import ConfigError
 from pvtv2_dense.models import AllMLPHead, FoldedAllMLPHead, PVTv2
 from pvtv2_dense.models.backbones.fast import (
     attention,
@@ -175,7 +176,7 @@ def test_bands_of_any_height_equal_the_whole_map(monkeypatch, rows, options):
     with torch.no_grad():
         for a, b in zip(banded_only.eval()(x), plain(x)):
             _close(a, b, torch.float32)
-    with pytest.raises(RuntimeError, match="ffn_impl='banded' runs inference only"):
+    with pytest.raises(ConfigError, match="ffn_impl='banded' runs inference only"):
         banded_only(x)
 
 

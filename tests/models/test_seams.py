@@ -8,9 +8,9 @@ The folded head cannot follow an edit of the plain head's ``fuse``, ``LinearEmbe
 ``decode``: building it refuses with one line naming the plain head and how to run it.
 """
 
-import ast
 import copy
 import os.path as osp
+from functools import partial
 
 import pytest
 import torch
@@ -19,7 +19,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 
 import pvtv2_dense  # noqa: F401  (registers the models)
 from pvtv2_dense.errors import ConfigError
-from pvtv2_dense.models import AllMLPHead, FoldedAllMLPHead, LinearEmbed
+from pvtv2_dense.models import AllMLPHead, FoldedAllMLPHead, LinearEmbed, implementations
 from pvtv2_dense.models.backbones import fast
 from pvtv2_dense.models.backbones.fast import block, mix_ffn
 from pvtv2_dense.models.backbones.pvt_v2_layers import (
@@ -29,7 +29,6 @@ from pvtv2_dense.models.backbones.pvt_v2_layers import (
 )
 from tests.helpers.common import ROOT
 
-BACKBONES = osp.join(ROOT, 'pvtv2_dense', 'models', 'backbones')
 SHIPPED = osp.join(ROOT, 'configs/segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py')
 
 
@@ -102,8 +101,15 @@ def _plus_one(orig):
         (PVTv2Block, 'ffn_residual'),
         (PVTv2Block, 'forward'),
         (SpatialReductionAttention, 'forward'),
+        (SpatialReductionAttention, 'reduce'),
     ],
-    ids=['MixFFN.forward', 'PVTv2Block.ffn_residual', 'PVTv2Block.forward', 'SRA.forward'],
+    ids=[
+        'MixFFN.forward',
+        'PVTv2Block.ffn_residual',
+        'PVTv2Block.forward',
+        'SRA.forward',
+        'SRA.reduce',
+    ],
 )
 def test_an_edit_of_a_plain_layer_reaches_the_shipped_model(monkeypatch, fast_routes, cls, name):
     torch.manual_seed(0)
@@ -166,33 +172,23 @@ def test_the_shipped_head_and_backbone_build_unedited():
     assert type(model.backbone.layers[0].blocks[0]) is fast.FastPVTv2Block
 
 
-def test_speed_ups_define_no_forward():
-    """Every published module has one forward, the plain one; the speed-ups replace seams."""
-    for cls in (
-        fast.FastSpatialReductionAttention,
-        fast.FastMixFFN,
-        fast.FastPVTv2Block,
-        FoldedAllMLPHead,
-    ):
-        assert 'forward' not in vars(cls), cls.__name__
+@pytest.mark.parametrize(
+    'cls',
+    sorted(
+        {
+            b.func if isinstance(b, partial) else b
+            for e in implementations.speed_ups()
+            for b in (e.build if isinstance(e.build, tuple) else (e.build,))
+        },
+        key=lambda c: c.__name__,
+    ),
+    ids=lambda c: c.__name__,
+)
+def test_speed_ups_define_no_forward(cls):
+    """Every published module has one forward, the plain one; the speed-ups of the registry
+    replace seams."""
+    if 'forward' not in vars(cls):
         plain_forwards = [c for c in cls.__mro__[1:] if 'forward' in vars(c)]
-        assert plain_forwards[0].__module__.startswith('pvtv2_dense.models')
-
-
-def _imports(path):
-    tree = ast.parse(open(path).read())
-    return [
-        (node.level, node.module or '')
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-    ]
-
-
-def test_imports_run_one_way():
-    """Plain layers <- fast/ <- the implementation table <- PVTv2: no circle."""
-    for name in ('pvt_v2_layers.py', 'pvt_v2.py', 'pvt_v2_options.py'):
-        modules = [m for _, m in _imports(osp.join(BACKBONES, name))]
-        assert not [m for m in modules if m.split('.')[0] == 'fast'], name
-    for name in ('__init__.py', 'attention.py', 'block.py', 'mix_ffn.py'):
-        modules = [m for _, m in _imports(osp.join(BACKBONES, 'fast', name))]
-        assert not {'pvt_v2', 'implementations'} & {m.split('.')[0] for m in modules}, name
+        assert plain_forwards[0].__module__.startswith(('pvtv2_dense.models', 'mmseg.models'))
+        return
+    pytest.fail(f'{cls.__name__} defines a forward')

@@ -9,15 +9,15 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...arch import ARCH_SETTINGS, DEFAULT_OPTIONS, PVTv2Spec, resolve_arch  # noqa: F401
 from ...errors import ConfigError
 from ...registry import register_model
-from ..utils.layout import tokens_to_image
-from .implementations import ATTENTION, FFN, block_builder
+from ..utils.pretrained import init_from_pretrained
+from .implementations import block_builder
 from .pvt_v2_layers import (  # noqa: F401  (the layers: part of this module's API)
     MixFFN,
     OverlapPatchEmbed,
@@ -25,16 +25,6 @@ from .pvt_v2_layers import (  # noqa: F401  (the layers: part of this module's A
     PVTv2Stage,
     SpatialReductionAttention,
 )
-from .pvt_v2_options import (  # noqa: F401  (ARCH_SETTINGS, DEFAULT_OPTIONS: part of this API)
-    ARCH_SETTINGS,
-    DEFAULT_OPTIONS,
-    OFFICIAL_EPS,
-    resolve_arch,
-)
-
-# The names attn_impl and ffn_impl take (the table is in implementations.py).
-ATTN_IMPLS = tuple(ATTENTION)
-FFN_IMPLS = tuple(FFN)
 
 
 @register_model()
@@ -110,8 +100,8 @@ class PVTv2(BaseModule):
         **options,
     ):
         super().__init__(init_cfg=init_cfg)
-        self.arch = resolve_arch(arch, **options)
-        n = self.arch['num_encoder_blocks']
+        self.spec = PVTv2Spec.from_options(arch, **options)
+        n = self.spec.num_stages
         if isinstance(out_indices, int):
             out_indices = [out_indices]
         self.out_indices = tuple(i % n if -n <= i < n else i for i in out_indices)
@@ -125,28 +115,22 @@ class PVTv2(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.channels_last_outputs = channels_last_outputs
-        self.num_features = [self.arch['hidden_sizes'][i] for i in self.out_indices]
-
-        depths = self.arch['depths']
-        rates = torch.linspace(0, self.arch['drop_path_rate'], sum(depths), device='cpu').tolist()
-        self.layers = nn.ModuleList()
-        in_channels = self.arch['num_channels']
-        for i, depth in enumerate(depths):
-            start = sum(depths[:i])
-            self.layers.append(
-                PVTv2Stage(i, in_channels, rates[start : start + depth], self.arch, block_cls)
-            )
-            in_channels = self.arch['hidden_sizes'][i]
+        self.num_features = [self.spec.dims[i] for i in self.out_indices]
+        self.layers = nn.ModuleList(
+            PVTv2Stage(stage, block_cls, with_cp) for stage in self.spec.stages()
+        )
         self._freeze_stages()
 
-    def init_weights(self):
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            from ...checkpoint import load_pretrained
+    @property
+    def arch(self) -> dict:
+        """The ``PvtV2Config`` options of this backbone (HF names: for checkpoints and exports;
+        the layers are built from :attr:`spec`)."""
+        return self.spec.to_hf()
 
-            load_pretrained(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
-            self._is_init = True
+    def init_weights(self):
+        if init_from_pretrained(self, 'backbone'):
             return
-        std = self.arch['initializer_range']
+        std = self.spec.init_std
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=std)
@@ -177,11 +161,6 @@ class PVTv2(BaseModule):
                     m.eval()
         return self
 
-    def _run_block(self, block, x, hw, need_weights):
-        if self.with_cp and self.training and x.requires_grad and not need_weights:
-            return cp.checkpoint(block, x, hw, False, use_reentrant=False)
-        return block(x, hw, need_weights)
-
     def forward(self, x: torch.Tensor, return_attentions: bool = False):
         """Run the stages.
 
@@ -196,13 +175,8 @@ class PVTv2(BaseModule):
         """
         outs, attentions = [], []
         for i, stage in enumerate(self.layers):
-            x, hw = stage.patch_embed(x)
-            stage_weights = []
-            for block in stage.blocks:
-                x, weights = self._run_block(block, x, hw, return_attentions)
-                stage_weights.append(weights)
-            x = tokens_to_image(stage.norm(x), hw)
-            attentions.append(tuple(stage_weights))
+            x, stage_weights = stage(x, return_attentions)
+            attentions.append(stage_weights)
             if i in self.out_indices:
                 outs.append(x if self.channels_last_outputs else x.contiguous())
             if i == max(self.out_indices) and not return_attentions:

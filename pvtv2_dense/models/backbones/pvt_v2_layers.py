@@ -1,21 +1,40 @@
 """The layers of PVTv2, plainly written: patch embedding, spatial-reduction attention, Mix-FFN,
-the transformer block and the stage. ``PVTv2`` (``pvt_v2.py``) assembles them.
+the transformer block and the stage. ``PVTv2`` (``pvt_v2.py``) assembles them from a
+:class:`~pvtv2_dense.arch.PVTv2Spec`; each layer takes typed keyword arguments (no options dict).
 
 Each class has one ``forward``, the published definition. The speed-ups in ``fast/`` subclass
-them and replace only the narrow methods these forwards call (the seams): the attention's
-:meth:`~SpatialReductionAttention.reduce` and :meth:`~SpatialReductionAttention.attend`, the
-FFN's :meth:`~MixFFN.project` and the block's :meth:`~PVTv2Block.ffn_residual`. An edit to a
-``forward`` here therefore reaches every implementation; an edit to a seam reaches the plain
-implementations (``attn_impl='sdpa'`` or ``'eager'``, ``ffn_impl='plain'``) only.
+them and replace only the narrow methods these forwards call (the seams, each class's ``SEAMS``):
+the attention's :meth:`~SpatialReductionAttention.attend` and
+:meth:`~SpatialReductionAttention.pool_map`, the FFN's :meth:`~MixFFN.project` and the block's
+:meth:`~PVTv2Block.ffn_residual`. An edit to a ``forward`` here therefore reaches every
+implementation; an edit to a seam reaches the plain implementations (``attn_impl='sdpa'`` or
+``'eager'``, ``ffn_impl='plain'``) only.
 """
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from torch import nn
 
+from ...arch import StageSpec
 from ..utils.layout import image_to_tokens, tokens_to_image
-from .pvt_v2_options import build_activation, norm_eps
+
+# hidden_act -> the activation module (the names are pvtv2_dense.arch.ACTIVATION_NAMES).
+ACTIVATIONS = {
+    'gelu': nn.GELU,
+    # HF's "gelu_new" is the tanh approximation.
+    'gelu_new': lambda: nn.GELU(approximate='tanh'),
+    'relu': nn.ReLU,
+    'selu': nn.SELU,
+}
+
+
+def build_activation(act: str | Callable) -> nn.Module:
+    """The activation named ``act``; a module given instead is used as it is."""
+    return ACTIVATIONS[act]() if isinstance(act, str) else act
 
 
 class OverlapPatchEmbed(nn.Module):
@@ -46,18 +65,31 @@ class SpatialReductionAttention(nn.Module):
     Args:
         dims (int): token width.
         num_heads (int): attention heads.
-        sr_ratio (int): spatial reduction of the keys and values (SRA).
-        linear (bool): linear SRA instead.
-        qkv_bias (bool): biases in ``q`` and ``kv``.
-        attn_drop (float): dropout on the attention probabilities.
-        proj_drop (float): dropout after the output projection.
-        eps (float): eps of the reduction's LayerNorm.
+        sr_ratio (int): spatial reduction of the keys and values (SRA). Defaults to 1.
+        linear (bool): linear SRA instead. Defaults to False.
+        qkv_bias (bool): biases in ``q`` and ``kv``. Defaults to True.
+        attn_drop (float): dropout on the attention probabilities. Defaults to 0.
+        proj_drop (float): dropout after the output projection. Defaults to 0.
+        eps (float): eps of the reduction's LayerNorm. Defaults to 1e-5.
         fused (bool): attention through ``scaled_dot_product_attention``; False computes the
-            softmax explicitly (what attention maps are returned from).
+            softmax explicitly (what attention maps are returned from). Defaults to True.
     """
 
+    # The methods a speed-up may replace (tests/models/test_implementations.py holds them to it).
+    SEAMS = ('attend', 'pool_map')
+
     def __init__(
-        self, dims, num_heads, sr_ratio, linear, qkv_bias, attn_drop, proj_drop, eps, fused=True
+        self,
+        dims: int,
+        num_heads: int,
+        *,
+        sr_ratio: int = 1,
+        linear: bool = False,
+        qkv_bias: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+        eps: float = 1e-5,
+        fused: bool = True,
     ):
         super().__init__()
         self.num_heads = num_heads
@@ -81,9 +113,9 @@ class SpatialReductionAttention(nn.Module):
             self.norm = nn.LayerNorm(dims, eps=eps)
 
     def reduce(self, x, hw):
-        """The tokens keys and values are computed from: (B, M, C) (a seam, see the module)."""
+        """The tokens keys and values are computed from: (B, M, C)."""
         if self.linear:
-            x = self.sr(self.pool(tokens_to_image(x, hw)))
+            x = self.sr(self.pool_map(tokens_to_image(x, hw)))
             return self.act(self.norm(image_to_tokens(x)))
         if self.sr_ratio > 1:
             x = tokens_to_image(x, hw)
@@ -92,6 +124,10 @@ class SpatialReductionAttention(nn.Module):
                 x = F.pad(x, (0, pad_w, 0, pad_h))
             return self.norm(image_to_tokens(self.sr(x)))
         return x
+
+    def pool_map(self, x):
+        """Linear SRA's 7x7 average pooling of the (B, C, H, W) map (a seam, see the module)."""
+        return self.pool(x)
 
     def attend(self, q, k, v):
         """Fused attention of (B, heads, N, D) queries over (B, heads, M, D) keys and values (a
@@ -127,12 +163,22 @@ class MixFFN(nn.Module):
     Args:
         dims (int): token width.
         hidden_dims (int): hidden width (``dims * mlp_ratio``).
-        act (str | nn.Module): activation after the depth-wise conv.
-        drop (float): dropout after the activation and after fc2.
-        linear (bool): the ReLU after fc1 that linear-SRA models have.
+        act (str | nn.Module): activation after the depth-wise conv. Defaults to 'gelu'.
+        drop (float): dropout after the activation and after fc2. Defaults to 0.
+        linear (bool): the ReLU after fc1 that linear-SRA models have. Defaults to False.
     """
 
-    def __init__(self, dims, hidden_dims, act, drop, linear):
+    SEAMS = ('project',)
+
+    def __init__(
+        self,
+        dims: int,
+        hidden_dims: int,
+        *,
+        act: str | Callable = 'gelu',
+        drop: float = 0.0,
+        linear: bool = False,
+    ):
         super().__init__()
         self.fc1 = nn.Linear(dims, hidden_dims)
         self.relu = nn.ReLU() if linear else nn.Identity()
@@ -158,49 +204,57 @@ class PVTv2Block(nn.Module):
     Args:
         dims (int): token width.
         num_heads (int): attention heads.
-        mlp_ratio (float): FFN hidden width over ``dims``.
-        sr_ratio (int): spatial reduction ratio of the attention.
-        drop_path (float): stochastic depth rate of both residual branches.
-        opts (dict): the resolved ``PvtV2Config`` options (see :func:`resolve_arch`).
-        attn_cls (callable): builds the attention from the arguments of
+        mlp_ratio (float): FFN hidden width over ``dims``. Defaults to 4.
+        sr_ratio (int): spatial reduction ratio of the attention. Defaults to 1.
+        linear (bool): linear SRA (and the FFN's ReLU). Defaults to False.
+        qkv_bias (bool): biases in the attention's ``q`` and ``kv``. Defaults to True.
+        attn_drop (float): dropout on the attention probabilities. Defaults to 0.
+        proj_drop (float): dropout after projections and in the FFN. Defaults to 0.
+        drop_path (float): stochastic depth rate of both residual branches. Defaults to 0.
+        act (str | nn.Module): the FFN's activation. Defaults to 'gelu'.
+        eps (float): eps of the two LayerNorms. Defaults to 1e-6.
+        reduction_eps (float): eps of the attention's reduction LayerNorm. Defaults to 1e-5.
+        attn_cls (callable): builds the attention from the keywords of
             :class:`SpatialReductionAttention` (that class, or a checked speed-up with its
             options bound).
-        ffn_cls (callable): builds the FFN from the arguments of :class:`MixFFN`.
+        ffn_cls (callable): builds the FFN from the keywords of :class:`MixFFN`.
     """
+
+    SEAMS = ('ffn_residual',)
 
     def __init__(
         self,
-        dims,
-        num_heads,
-        mlp_ratio,
-        sr_ratio,
-        drop_path,
-        opts,
-        attn_cls=SpatialReductionAttention,
-        ffn_cls=MixFFN,
+        dims: int,
+        num_heads: int,
+        *,
+        mlp_ratio: float = 4.0,
+        sr_ratio: int = 1,
+        linear: bool = False,
+        qkv_bias: bool = True,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+        drop_path: float = 0.0,
+        act: str | Callable = 'gelu',
+        eps: float = 1e-6,
+        reduction_eps: float = 1e-5,
+        attn_cls: Callable = SpatialReductionAttention,
+        ffn_cls: Callable = MixFFN,
     ):
         super().__init__()
-        eps = norm_eps(opts, 'block')
         self.norm1 = nn.LayerNorm(dims, eps=eps)
         self.attn = attn_cls(
             dims,
             num_heads,
-            sr_ratio,
-            opts['linear_attention'],
-            opts['qkv_bias'],
-            opts['attention_probs_dropout_prob'],
-            opts['hidden_dropout_prob'],
-            norm_eps(opts, 'reduction'),
+            sr_ratio=sr_ratio,
+            linear=linear,
+            qkv_bias=qkv_bias,
+            attn_drop=attn_drop,
+            proj_drop=proj_drop,
+            eps=reduction_eps,
         )
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dims, eps=eps)
-        self.mlp = ffn_cls(
-            dims,
-            int(dims * mlp_ratio),
-            opts['hidden_act'],
-            opts['hidden_dropout_prob'],
-            opts['linear_attention'],
-        )
+        self.mlp = ffn_cls(dims, int(dims * mlp_ratio), act=act, drop=proj_drop, linear=linear)
 
     def forward(self, x, hw, need_weights=False):
         y, weights = self.attn(self.norm1(x), hw, need_weights)
@@ -217,32 +271,59 @@ class PVTv2Stage(nn.Module):
     """Patch embedding, the blocks of one stage, and the stage's closing LayerNorm.
 
     Args:
-        index (int): the stage, 0-based.
-        in_channels (int): channels of the stage's input map.
-        drop_paths (Sequence[float]): stochastic depth rate of each block.
-        opts (dict): the resolved ``PvtV2Config`` options.
-        block_cls (callable): builds a block from the arguments of :class:`PVTv2Block`.
+        spec (StageSpec): the stage (``PVTv2Spec.stages()``).
+        block_cls (callable): builds a block from the keywords of :class:`PVTv2Block`.
+        with_cp (bool): gradient checkpointing per block in training. Defaults to False.
     """
 
-    def __init__(self, index, in_channels, drop_paths, opts, block_cls=PVTv2Block):
+    def __init__(self, spec: StageSpec, block_cls: Callable = PVTv2Block, with_cp: bool = False):
         super().__init__()
-        dims = opts['hidden_sizes'][index]
+        self.with_cp = with_cp
         self.patch_embed = OverlapPatchEmbed(
-            in_channels,
-            dims,
-            opts['patch_sizes'][index],
-            opts['strides'][index],
-            norm_eps(opts, 'patch_embed'),
+            spec.in_channels,
+            spec.dims,
+            spec.patch_size,
+            spec.stride,
+            spec.eps('patch_embed'),
         )
         self.blocks = nn.ModuleList(
             block_cls(
-                dims,
-                opts['num_attention_heads'][index],
-                opts['mlp_ratios'][index],
-                opts['sr_ratios'][index],
-                dp,
-                opts,
+                spec.dims,
+                spec.num_heads,
+                mlp_ratio=spec.mlp_ratio,
+                sr_ratio=spec.sr_ratio,
+                linear=spec.linear,
+                qkv_bias=spec.qkv_bias,
+                attn_drop=spec.attn_drop,
+                proj_drop=spec.proj_drop,
+                drop_path=rate,
+                act=spec.act,
+                eps=spec.eps('block'),
+                reduction_eps=spec.eps('reduction'),
             )
-            for dp in drop_paths
+            for rate in spec.drop_path_rates
         )
-        self.norm = nn.LayerNorm(dims, eps=norm_eps(opts, 'stage'))
+        self.norm = nn.LayerNorm(spec.dims, eps=spec.eps('stage'))
+
+    def _run_block(self, block, x, hw, need_weights):
+        if self.with_cp and self.training and x.requires_grad and not need_weights:
+            return cp.checkpoint(block, x, hw, False, use_reentrant=False)
+        return block(x, hw, need_weights)
+
+    def forward(self, x, need_weights=False):
+        """Embed, run the blocks and normalise.
+
+        Args:
+            x (Tensor): the stage's input map, (B, C_in, H, W).
+            need_weights (bool): also return each block's attention probabilities.
+
+        Returns:
+            tuple: the (B, C, H_i, W_i) output map, channels-last in memory, and a tuple of the
+            blocks' attention maps (each None without ``need_weights``).
+        """
+        x, hw = self.patch_embed(x)
+        weights = []
+        for block in self.blocks:
+            x, w = self._run_block(block, x, hw, need_weights)
+            weights.append(w)
+        return tokens_to_image(self.norm(x), hw), tuple(weights)

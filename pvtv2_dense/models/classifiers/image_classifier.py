@@ -12,6 +12,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 from ...registry import register_model
+from ..utils.pretrained import convert_checkpoint_keys
 
 
 def _build_backbone(cfg: dict) -> nn.Module:
@@ -61,35 +62,21 @@ class PVTv2ImageClassifier(BaseModel):
     @staticmethod
     def convert_state_dict(state_dict: dict) -> dict:
         """Our key names for an official, HF or timm classifier state dict (ours unchanged)."""
-        from ...checkpoint.classifier import classifier_to_pvtv2_dense
-
-        return classifier_to_pvtv2_dense(state_dict)
+        return convert_checkpoint_keys('classifier', state_dict, note=False)
 
     def _convert_foreign_keys(self, state_dict, prefix, *args):
         # Runs before loading, so that released checkpoints load by path.
         inner = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-        converted = self.convert_state_dict(inner)
+        converted = convert_checkpoint_keys('classifier', inner, self.backbone.spec.layer_norm_eps)
         if converted is not inner:
-            self._note_norm_eps(inner)
             for key in [k for k in state_dict if k.startswith(prefix)]:
                 del state_dict[key]
             state_dict.update({prefix + k: v for k, v in converted.items()})
 
-    def _note_norm_eps(self, state_dict):
-        # Released weights come from implementations with their own LayerNorm eps (HF: 1e-6).
-        from mmengine.logging import print_log
-
-        from ...checkpoint import norm_eps_note, to_pvtv2_dense
-
-        fmt = to_pvtv2_dense(state_dict)[1]
-        note = norm_eps_note(fmt, self.backbone.arch.get('layer_norm_eps'))
-        if note:
-            print_log(f'{fmt} classifier checkpoint: {note}', logger='current')
-
     def init_weights(self):
         self.backbone.init_weights()
         if isinstance(self.head, nn.Linear):
-            nn.init.trunc_normal_(self.head.weight, std=self.backbone.arch['initializer_range'])
+            nn.init.trunc_normal_(self.head.weight, std=self.backbone.spec.init_std)
             nn.init.zeros_(self.head.bias)
 
     def logits(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,8 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...registry import register_model
+from .. import implementations
+from ..utils.pretrained import init_from_pretrained
 
 
 class LinearEmbed(nn.Module):
@@ -55,6 +57,9 @@ class AllMLPHead(BaseDecodeHead):
             loss_decode, align_corners, ...).
     """
 
+    # The methods a speed-up may replace (tests/models/test_implementations.py holds them to it).
+    SEAMS = ('decode',)
+
     def __init__(self, in_channels, channels, in_index=(0, 1, 2, 3), norm_cfg=None, **kwargs):
         if norm_cfg is None:
             norm_cfg = dict(type='LocalSyncBN', requires_grad=True)
@@ -86,13 +91,8 @@ class AllMLPHead(BaseDecodeHead):
     def init_weights(self):
         """Random init, or ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loading the
         decode head of a SegFormer checkpoint (HF, official or ours)."""
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            from ...checkpoint.hf_segformer import load_head_pretrained
-
-            load_head_pretrained(self, self.init_cfg['checkpoint'])
-            self._is_init = True
-            return
-        super().init_weights()
+        if not init_from_pretrained(self, 'decode_head'):
+            super().init_weights()
 
     def fuse(self, feats):
         """Embed every level, upsample it to the first level's size, concatenate deepest first
@@ -113,3 +113,17 @@ class AllMLPHead(BaseDecodeHead):
 
     def forward(self, inputs):
         return self.decode(self._transform_inputs(inputs))
+
+    def loss_by_feat(self, seg_logits, batch_data_samples):
+        """mmseg's loss; a single loss that computes a decode head's loss itself
+        (``decode_head_loss``, e.g. ``FusedCrossEntropyLoss``: the same values without the
+        full-size logits) is left to do so."""
+        losses = self.loss_decode
+        loss = losses[0] if isinstance(losses, nn.ModuleList) and len(losses) == 1 else losses
+        own = getattr(loss, 'decode_head_loss', None)
+        if own is None:
+            return super().loss_by_feat(seg_logits, batch_data_samples)
+        return own(self, seg_logits, batch_data_samples)
+
+
+implementations.register('decode_head', 'AllMLPHead', AllMLPHead)

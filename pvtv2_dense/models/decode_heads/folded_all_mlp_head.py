@@ -1,4 +1,4 @@
-"""The all-MLP head computed faster: the same parameters, function, loss and gradients.
+"""The all-MLP head computed faster: the same parameters, function and gradients.
 
 :class:`AllMLPHead` embeds every level to E channels, upsamples, concatenates and applies a
 (levels x E) -> E 1x1 convolution at 1/4 scale: for E=768 most of a SegFormer's FLOPs. That
@@ -8,8 +8,8 @@ upsampling is linear and keeps constants (its weights sum to one), so it commute
 and their biases: what is left at 1/4 scale is a sum of E-channel maps. Eval-mode batch norm is
 an affine map and folds in too, and Dropout2d (whole channels per sample) folds into per-sample
 classifier weights. On CPU the map is further computed a chunk of its channels at a time
-(:mod:`.folded_chunks`), and the training loss skips the full-size logits
-(:func:`~pvtv2_dense.models.losses.upsampled_cross_entropy`).
+(:mod:`.folded_chunks`). (The training loss that skips the full-size logits is the loss's:
+``FusedCrossEntropyLoss.decode_head_loss``, for this head and the plain one alike.)
 
 :class:`FoldedAllMLPHead` replaces the seam :meth:`AllMLPHead.decode` only (the forward is the
 plain head's). A head the fold does not reproduce is refused when it is built, with a one-line
@@ -29,6 +29,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...errors import ConfigError
 from ...registry import register_model
+from .. import implementations
 from .all_mlp_head import AllMLPHead, LinearEmbed
 from .folded_chunks import decode_in_chunks, fuse_levels, norm_for_chunks
 
@@ -196,52 +197,24 @@ class FoldedAllMLPHead(AllMLPHead):
         # at full resolution otherwise.
         return logits.view(*tokens.shape[:3], -1).permute(0, 3, 1, 2).contiguous()
 
-    def loss_by_feat(self, seg_logits, batch_data_samples):
-        """mmseg's loss (``loss_ce`` and ``acc_seg``, same values and gradients).
 
-        On CPU, with a single :class:`~pvtv2_dense.models.losses.FusedCrossEntropyLoss` and no
-        sampler, it is computed without resizing the logits to the label's full size (see its
-        ``resized_loss``). Otherwise the logits are resized as mmseg does, and the top-1 accuracy
-        comes from an argmax rather than mmseg's ``topk``, without host synchronisations.
-        """
-        losses = self.loss_decode
-        loss = losses[0] if isinstance(losses, nn.ModuleList) and len(losses) == 1 else losses
-        seg_label = self._stack_batch_gt(batch_data_samples)
-        fused = getattr(loss, 'can_fuse_resize', None)
-        if (
-            self.sampler is not None
-            or seg_logits.device.type != 'cpu'
-            or fused is None
-            or not fused(seg_logits.shape, seg_label[:, 0].shape, self.align_corners)
-        ):
-            return self._full_size_loss(seg_logits, seg_label)
-        seg_label = seg_label[:, 0]
-        value, correct = loss.resized_loss(seg_logits, seg_label, self.ignore_index)
-        valid = seg_label != self.ignore_index
-        return {loss.loss_name: value, 'acc_seg': self._accuracy(correct, valid)}
+def self_check():
+    """:class:`FoldedAllMLPHead` against :class:`AllMLPHead` on two small levels, with dropout,
+    in eval mode and training (see ``pvtv2_dense.models.implementations.check_same``)."""
+    options = dict(
+        in_channels=[4, 6],
+        channels=8,
+        in_index=(0, 1),
+        num_classes=3,
+        dropout_ratio=0.1,
+        norm_cfg=dict(type='BN'),
+    )
+    torch.manual_seed(0)
+    plain, fast = AllMLPHead(**options), FoldedAllMLPHead(**options)
+    feats = [torch.randn(2, 4, 5, 7, dtype=torch.double), torch.randn(2, 6, 3, 4).double()]
+    implementations.check_same(plain, fast, [feats])
 
-    def _full_size_loss(self, seg_logits, seg_label):
-        """mmseg's ``loss_by_feat`` on (N, 1, H, W) labels, with an argmax accuracy."""
-        seg_logits = F.interpolate(
-            seg_logits, seg_label.shape[2:], mode='bilinear', align_corners=self.align_corners
-        )
-        weight = None if self.sampler is None else self.sampler.sample(seg_logits, seg_label)
-        seg_label = seg_label[:, 0]
-        decode = self.loss_decode
-        losses = {}
-        for loss in decode if isinstance(decode, nn.ModuleList) else [decode]:
-            value = loss(seg_logits, seg_label, weight=weight, ignore_index=self.ignore_index)
-            name = loss.loss_name
-            losses[name] = losses[name] + value if name in losses else value
-        with torch.no_grad():
-            valid = seg_label != self.ignore_index
-            correct = ((seg_logits.argmax(1) == seg_label) & valid).sum()
-            losses['acc_seg'] = self._accuracy(correct, valid)
-        return losses
 
-    @staticmethod
-    def _accuracy(correct, valid):
-        """mmseg's accuracy from the count of correct pixels and the mask of non-ignored ones:
-        percent of the non-ignored pixels, eps-guarded, of shape (1,)."""
-        eps = torch.finfo(torch.float32).eps
-        return (correct.float().reshape(1) + eps) * (100.0 / (valid.sum() + eps))
+implementations.register(
+    'decode_head', 'FoldedAllMLPHead', FoldedAllMLPHead, plain='AllMLPHead', check=self_check
+)

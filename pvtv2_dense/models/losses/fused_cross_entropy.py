@@ -8,11 +8,13 @@ keeps alive anyway. Same values and gradients, less memory and time.
 """
 
 import torch
+import torch.nn.functional as F
 from mmseg.models.losses import CrossEntropyLoss
 from mmseg.models.losses.cross_entropy_loss import cross_entropy
 from mmseg.models.losses.utils import weight_reduce_loss
 
 from ...registry import register_model
+from .. import implementations
 from .upsampled_cross_entropy import can_band, check_labels, upsampled_cross_entropy
 
 
@@ -82,9 +84,9 @@ class FusedCrossEntropyLoss(CrossEntropyLoss):
 
     Sigmoid, mask and class-weighted variants run mmseg's own code.
 
-    A decode head that resizes its logits to the label before the loss can call
-    :meth:`resized_loss` instead (see :class:`~pvtv2_dense.models.decode_heads.AllMLPHead`): the
-    same loss and accuracy, computed band by band without the full-size logits.
+    A decode head that resizes its logits to the label before the loss leaves its whole loss to
+    :meth:`decode_head_loss` (see :class:`~pvtv2_dense.models.decode_heads.AllMLPHead`): the
+    same loss and accuracy, computed band by band without the full-size logits where it can.
 
     Args:
         **kwargs: mmseg ``CrossEntropyLoss`` arguments (use_sigmoid, use_mask, reduction,
@@ -129,3 +131,76 @@ class FusedCrossEntropyLoss(CrossEntropyLoss):
         else:
             loss = total / label.numel()
         return self.loss_weight * loss, correct
+
+    def decode_head_loss(self, head, seg_logits, batch_data_samples):
+        """mmseg's ``loss_by_feat`` of a decode head whose only loss this is (``loss_ce`` and
+        ``acc_seg``: same values and gradients).
+
+        On CPU, without a sampler and where :meth:`can_fuse_resize` holds, it is computed
+        without resizing the logits to the label's full size (:meth:`resized_loss`). Otherwise
+        the logits are resized as mmseg does, and the top-1 accuracy comes from an argmax rather
+        than mmseg's ``topk``, without host synchronisations.
+
+        Args:
+            head (BaseDecodeHead): the head (its sampler, ``align_corners``, ignore index).
+            seg_logits (Tensor): (N, C, h, w) scores.
+            batch_data_samples (list): the samples with ``gt_sem_seg``.
+        """
+        seg_label = head._stack_batch_gt(batch_data_samples)
+        if (
+            head.sampler is not None
+            or seg_logits.device.type != 'cpu'
+            or not self.can_fuse_resize(seg_logits.shape, seg_label[:, 0].shape, head.align_corners)
+        ):
+            seg_logits = F.interpolate(
+                seg_logits, seg_label.shape[2:], mode='bilinear', align_corners=head.align_corners
+            )
+            weight = None if head.sampler is None else head.sampler.sample(seg_logits, seg_label)
+            seg_label = seg_label[:, 0]
+            value = self(seg_logits, seg_label, weight=weight, ignore_index=head.ignore_index)
+            with torch.no_grad():
+                correct = (
+                    (seg_logits.argmax(1) == seg_label) & (seg_label != head.ignore_index)
+                ).sum()
+        else:
+            seg_label = seg_label[:, 0]
+            value, correct = self.resized_loss(seg_logits, seg_label, head.ignore_index)
+        return {
+            self.loss_name: value,
+            'acc_seg': _accuracy(correct, seg_label != head.ignore_index),
+        }
+
+
+def _accuracy(correct, valid):
+    """mmseg's accuracy from the count of correct pixels and the mask of non-ignored ones:
+    percent of the non-ignored pixels, eps-guarded, of shape (1,)."""
+    eps = torch.finfo(torch.float32).eps
+    return (correct.float().reshape(1) + eps) * (100.0 / (valid.sum() + eps))
+
+
+def self_check():
+    """:class:`FusedCrossEntropyLoss` against mmseg's ``CrossEntropyLoss`` on random float32
+    logits with ignored pixels: value and gradient (see
+    ``pvtv2_dense.models.implementations.check_same``)."""
+    torch.manual_seed(0)
+    label = torch.randint(0, 4, (2, 5, 7))
+    label[0, :2] = 255
+    for options in (dict(), dict(avg_non_ignore=True, loss_weight=0.5)):
+        plain, fast = CrossEntropyLoss(**options), FusedCrossEntropyLoss(**options)
+        implementations.check_same(
+            plain,
+            fast,
+            [torch.randn(2, 4, 5, 7), label, None, None, None, 255],  # ignore_index=255
+            ((False, False), (True, True)),
+            torch.float32,  # it computes in float32 whatever the logits' dtype
+        )
+
+
+implementations.register('loss', 'CrossEntropyLoss', None, note="mmseg's")
+implementations.register(
+    'loss',
+    'FusedCrossEntropyLoss',
+    FusedCrossEntropyLoss,
+    plain='CrossEntropyLoss',
+    check=self_check,
+)

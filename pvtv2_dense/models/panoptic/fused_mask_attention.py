@@ -14,7 +14,8 @@ heads-first logits (no permute). Results equal the plain class's up to float rou
 import torch
 import torch.nn.functional as F
 
-from .mask_decoder import MaskAttention
+from .. import implementations
+from .mask_attention import MaskAttention
 
 
 class FusedMaskAttention(MaskAttention):
@@ -37,3 +38,22 @@ class FusedMaskAttention(MaskAttention):
                 level = F.interpolate(level, size=(h0, w0), mode='bilinear', align_corners=False)
             mask = level if mask is None else mask + level
         return F.relu(mask.view(b, n, h0 * w0) + self.mask_fc.bias)
+
+
+def self_check():
+    """:class:`FusedMaskAttention` against :class:`MaskAttention` on three small levels, with and
+    without values (see ``pvtv2_dense.models.implementations.check_same``)."""
+    shapes = torch.tensor([[6, 5], [3, 3], [2, 2]])
+    length = int(shapes.prod(1).sum())
+    for with_value in (True, False):
+        torch.manual_seed(0)
+        plain = MaskAttention(8, 2, 3, with_value=with_value)
+        fast = FusedMaskAttention(8, 2, 3, with_value=with_value)
+        memory = torch.randn(2, length, 8)
+        value = memory if with_value else None
+        implementations.check_same(plain, fast, [torch.randn(2, 4, 8), memory, value, shapes])
+
+
+implementations.register(
+    'mask_attention', 'fused', FusedMaskAttention, plain='plain', check=self_check
+)

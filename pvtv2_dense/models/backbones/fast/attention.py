@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ....errors import ConfigError
-from ...utils.layout import image_to_tokens, tokens_to_image
+from ...implementations import check_same
 from ..pvt_v2_layers import SpatialReductionAttention
 
 # Probabilities recomputed per backward chunk (elements): 64 MB in fp32.
@@ -67,7 +67,8 @@ def few_key_attention(
 
 class FastSpatialReductionAttention(SpatialReductionAttention):
     """:class:`SpatialReductionAttention` with the same parameters and results; it replaces the
-    seams :meth:`reduce` and :meth:`attend` only (the forward is the plain one).
+    seams :meth:`attend` and :meth:`pool_map` only (the forward and the reduction are the plain
+    ones).
 
     ``route='few_key'`` always takes :func:`few_key_attention` (so it refuses attention dropout);
     ``route='auto'`` takes it in fp32 CUDA training, where it pays, and SDPA elsewhere. On CUDA,
@@ -75,15 +76,16 @@ class FastSpatialReductionAttention(SpatialReductionAttention):
     pooling parallelises over the 7x7 outputs alone.
 
     Args:
-        *args: those of :class:`SpatialReductionAttention` (``fused`` stays True).
+        *args: those of :class:`SpatialReductionAttention`.
         route (str): 'few_key' or 'auto'.
+        **kwargs: those of :class:`SpatialReductionAttention` (``fused`` stays True).
 
     Raises:
         ConfigError: ``route='few_key'`` with attention dropout.
     """
 
-    def __init__(self, *args, route='auto'):
-        super().__init__(*args)
+    def __init__(self, *args, route='auto', **kwargs):
+        super().__init__(*args, **kwargs)
         if route not in ('few_key', 'auto'):
             raise ConfigError(
                 f"FastSpatialReductionAttention: route={route!r}; expected 'few_key' or 'auto'"
@@ -95,11 +97,8 @@ class FastSpatialReductionAttention(SpatialReductionAttention):
             )
         self.route = route
 
-    def reduce(self, x, hw):
-        if self.linear and x.is_cuda:
-            x = self.sr(self.pool(tokens_to_image(x, hw).contiguous()))
-            return self.act(self.norm(image_to_tokens(x)))
-        return super().reduce(x, hw)
+    def pool_map(self, x):
+        return super().pool_map(x.contiguous() if x.is_cuda else x)
 
     def attend(self, q, k, v):
         if self.route == 'few_key' or (
@@ -110,3 +109,15 @@ class FastSpatialReductionAttention(SpatialReductionAttention):
         ):
             return few_key_attention(q, k, v, self.scale)
         return super().attend(q, k, v)
+
+
+def self_check(route):
+    """``FastSpatialReductionAttention(route=route)`` against the plain attention (SRA and
+    linear SRA) on a small map, with autograd and in training (see
+    ``pvtv2_dense.models.implementations.check_same``)."""
+    for linear in (False, True):
+        torch.manual_seed(0)
+        options = dict(sr_ratio=2, linear=linear)
+        plain = SpatialReductionAttention(8, 2, **options)
+        fast = FastSpatialReductionAttention(8, 2, route=route, **options)
+        check_same(plain, fast, [torch.randn(2, 5 * 7, 8), (5, 7)])

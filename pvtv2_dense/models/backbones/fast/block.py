@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from ....errors import ConfigError
+from ...implementations import check_same
 from ..pvt_v2_layers import PVTv2Block
-from .mix_ffn import cpu_inference
+from .mix_ffn import FastMixFFN, cpu_inference
 
 # Elements of one band's hidden map (2 MB in fp32), and the fewest elements of the whole hidden
 # map for which bands pay (at 512x512: the first two stages).
@@ -93,8 +94,8 @@ class FastPVTv2Block(PVTv2Block):
         """Whether :meth:`ffn_residual` runs in bands for the (B, N, C) tokens ``x``."""
         if self.bands == 'always':
             if self.training or torch.is_grad_enabled():
-                raise RuntimeError(
-                    "ffn_impl='banded' runs inference only (eval mode, no autograd); "
+                raise ConfigError(
+                    "PVTv2: ffn_impl='banded' runs inference only (eval mode, no autograd); "
                     "use ffn_impl='auto' to train"
                 )
             return True
@@ -123,3 +124,24 @@ class FastPVTv2Block(PVTv2Block):
             y = super().ffn_residual(band, (stop - start, w))
             dst[:, top:bottom] = y.view(b, stop - start, w, c)[:, top - start : bottom - start]
         return out
+
+
+def self_check(bands='always'):
+    """``FastPVTv2Block(bands=bands)`` with :class:`FastMixFFN` against the plain block on a
+    small map: in CPU inference its FFN residual runs in bands of two rows; with ``'auto'`` also
+    with autograd and in training (see ``pvtv2_dense.models.implementations.check_same``)."""
+    modes = ((False, False),) if bands == 'always' else ((False, False), (True, True))
+    for linear in (False, True):
+        torch.manual_seed(0)
+        options = dict(mlp_ratio=2, sr_ratio=2, linear=linear, drop_path=0.1)
+        plain = PVTv2Block(8, 2, **options)
+        fast = FastPVTv2Block(8, 2, bands=bands, ffn_cls=FastMixFFN, **options)
+        seam = fast.ffn_residual
+
+        def in_bands(x, hw, fast=fast, seam=seam):  # two-row bands where the route bands
+            return fast._in_bands(x, hw, rows=2) if fast.runs_in_bands(x) else seam(x, hw)
+
+        fast.ffn_residual = in_bands
+        if bands == 'auto':
+            fast.runs_in_bands = lambda x: not torch.is_grad_enabled()
+        check_same(plain, fast, [torch.randn(2, 5 * 7, 8), (5, 7)], modes)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...implementations import check_same
 from ...utils.layout import image_to_tokens, tokens_to_image
 from ..pvt_v2_layers import MixFFN
 
@@ -47,3 +48,13 @@ class FastMixFFN(MixFFN):
         if type(linear) is nn.Linear and cpu_inference(x):
             return token_linear(x, hw, linear)
         return super().project(linear, x, hw)
+
+
+def self_check():
+    """:class:`FastMixFFN` against :class:`MixFFN` on a map large enough for
+    :func:`token_linear`'s convolution route, in CPU inference, with autograd and in training
+    (see ``pvtv2_dense.models.implementations.check_same``)."""
+    torch.manual_seed(0)
+    hw = (64, CONV_LINEAR_MIN_PIXELS // 64)
+    plain, fast = MixFFN(4, 8, drop=0.1), FastMixFFN(4, 8, drop=0.1)
+    check_same(plain, fast, [torch.randn(1, hw[0] * hw[1], 4), hw])
