@@ -26,6 +26,27 @@ from ..registry import register_dataset
 
 # Keys of a data info dict that name a file of the sample, in the order they are reported.
 SAMPLE_FILE_KEYS = ('img_path', 'seg_map_path', 'depth_map_path')
+# mmcv decoding flags that rotate an image by its EXIF orientation tag, and their counterparts
+# that keep the pixels as stored (the rule for images paired with maps or boxes).
+AS_STORED = {'color': 'color_ignore_orientation', 'grayscale': 'grayscale_ignore_orientation'}
+
+
+def decode_as_stored(transform):
+    """Make every image loader in ``transform`` (a ``Compose``, a ``TestTimeAug``, one step)
+    ignore EXIF orientation, as the label, depth and panoptic maps are decoded.
+
+    cv2's ``IMREAD_COLOR`` (mmcv's ``'color'``) rotates a JPEG by its orientation tag; the maps
+    are read ``'unchanged'``, which does not, so a tagged photo would pair rotated pixels with
+    unrotated labels (and boxes, which refer to the stored pixels). Loaders with other flags
+    or backends (turbojpeg has no such flag) are left as they are.
+    """
+    flag = getattr(transform, 'color_type', None)
+    if flag in AS_STORED and getattr(transform, 'imdecode_backend', 'cv2') in ('cv2', 'pillow'):
+        transform.color_type = AS_STORED[flag]
+    for child in getattr(transform, 'transforms', None) or []:
+        decode_as_stored(child)
+    for branch in getattr(transform, 'subroutines', None) or []:
+        decode_as_stored(branch)
 
 
 def out_of_range(values, num_classes, ignore_index=None):
@@ -111,6 +132,24 @@ class CheckedSamplesMixin:
 
     def check_data_list(self, data_list):
         """Checks of the whole list after the files (none here; e.g. the label values)."""
+
+    def full_init(self):
+        """mmengine's ``full_init`` (which builds the file list) with the decoding rule applied
+        to the pipeline and an OS error while listing or reading the data (a symlink loop, a
+        folder that cannot be read) reported as one line naming the path."""
+        decode_as_stored(self.pipeline)
+        try:
+            super().full_init()
+        except OSError as err:
+            where = err.filename or self.ann_file or self.data_root
+            raise self.error_class(
+                f'{type(self).__name__}: cannot read {where}: {err.strerror or err}'
+            ) from None
+        except RecursionError:
+            raise self.error_class(
+                f'{type(self).__name__}: listing {self.data_root or self.ann_file} never ends; '
+                'does a symlink in it point to a folder above it (a loop)?'
+            ) from None
 
     def load_data_list(self):
         try:

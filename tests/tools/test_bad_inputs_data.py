@@ -1,0 +1,152 @@
+"""Bad-input matrix rows for the data faults of issue 33 (and the interpolated masks of 35).
+
+Each row runs ``tools/train.py``, ``tools/test.py`` or the NYU converter on one broken copy of a
+tiny set (``tests/helpers/bad_data_workspace.py``) and must exit 2 with one ``error:`` line,
+the last of stderr, naming the file at fault, no traceback, and nothing that existed before
+changed. Every row ended differently before these checks: a traceback, exit 0 on data read from
+outside its folder, or a message that blamed ``classes`` for an interpolated mask.
+"""
+
+import os
+import os.path as osp
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from tests.helpers.bad_data_workspace import build_data_workspace
+from tests.helpers.bad_input_workspace import run_tool
+from tests.helpers.common import ROOT, tree_digest
+
+DET_QS = 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
+CLS_QS = 'configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py'
+PAN_QS = (
+    'configs/quickstart/panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py'
+)
+
+
+@pytest.fixture(scope='module')
+def ws(tmp_path_factory):
+    return build_data_workspace(str(tmp_path_factory.mktemp('bad_data')))
+
+
+@dataclass
+class Case:
+    """One row: ``tool`` run with ``args(ws)``; the error line holds ``bad[fault]`` and
+    ``texts``."""
+
+    id: str
+    tool: str
+    args: object
+    fault: str
+    texts: tuple = ()
+    slow: bool = False
+
+
+def seg_train(fault):
+    """train.py on the tiny segmentation config, its training set a broken copy."""
+    return lambda w: [
+        w['p']('seg.py'),
+        '--work-dir',
+        w['p']('runs', fault),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
+    ]
+
+
+def seg_test(fault):
+    """test.py on the tiny config, evaluating on the training split of a broken copy."""
+    return lambda w: [
+        w['p']('seg.py'),
+        w['p']('good.pth'),
+        '--work-dir',
+        w['p']('runs', 't'),
+        '--cfg-options',
+        f'test_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
+        'test_dataloader.dataset.data_prefix.img_path=images/training',
+        'test_dataloader.dataset.data_prefix.seg_map_path=annotations/training',
+    ]
+
+
+def qs_train(config, fault, length='train_cfg.max_iters=1'):
+    """train.py on a quickstart config, its training set a broken copy."""
+    return lambda w: [
+        osp.join(ROOT, config),
+        '--work-dir',
+        w['p']('runs', fault),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
+        f'val_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
+        length,
+    ]
+
+
+NYU = 'dataset_converters/nyu_labeled_mat.py'
+
+# fmt: off
+CASES = [
+    Case('train-seg-label-map-all-ignore', 'train.py', seg_train('seg_all_ignore'),
+         'seg_all_ignore', ('no valid pixel', 'allow_empty=True')),
+    Case('test-seg-label-map-all-ignore', 'test.py', seg_test('seg_all_ignore'),
+         'seg_all_ignore', ('no valid pixel',)),
+    Case('train-seg-interpolated-label-map', 'train.py', seg_train('seg_interpolated'),
+         'seg_interpolated', ('interpolation', 'nearest-neighbour', 'PNG')),
+    Case('train-seg-symlink-loop', 'train.py', seg_train('seg_loop'),
+         'seg_loop_root', ('symbolic links',)),
+    Case('test-seg-symlink-loop', 'test.py', seg_test('seg_loop'),
+         'seg_loop_root', ('symbolic links',)),
+    Case('train-det-json-truncated', 'train.py', qs_train(DET_QS, 'det_json_truncated'),
+         'det_json_truncated', ('not valid JSON',)),
+    Case('train-det-json-empty', 'train.py', qs_train(DET_QS, 'det_json_empty'),
+         'det_json_empty', ('empty',)),
+    Case('train-det-json-annotations-null', 'train.py', qs_train(DET_QS, 'det_json_null'),
+         'det_json_null', ('"annotations" is null',)),
+    Case('train-det-file-name-escapes', 'train.py', qs_train(DET_QS, 'det_file_escape'),
+         'det_file_escape', ("'../outside.jpg'", "'..'")),
+    Case('train-pan-json-truncated', 'train.py', qs_train(PAN_QS, 'pan_json_truncated'),
+         'pan_json_truncated', ('not valid JSON',)),
+    Case('train-pan-png-name-escapes', 'train.py', qs_train(PAN_QS, 'pan_png_escape'),
+         'pan_png_escape', ("'../x.png'",)),
+    Case('train-cls-list-path-escapes', 'train.py',
+         qs_train(CLS_QS, 'cls_list_escape', length='train_cfg.max_epochs=1'),
+         'cls_list_escape', ("'../outside.JPEG'", 'line 1')),
+]
+# fmt: on
+CONVERTER = Case('convert-nyu-scene-name-escapes', NYU, None, '', ("'../../../../escaped'",))
+
+
+def _clean(ws):
+    for path in (ws['p']('runs'),):
+        if osp.isdir(path):
+            shutil.rmtree(path)
+
+
+def _run(case, ws, args, culprit):
+    _clean(ws)
+    before = tree_digest(ws['t'])
+    status, _, err = run_tool(case.tool, args, cwd=ws['t'])
+    lines = [line for line in err.splitlines() if line.strip()]
+    print(f'MATRIX|{case.id}|{status}|{lines[-1] if lines else ""}')
+    assert status == 2, f'{case.id}: exit {status}\n{err[-3000:]}'
+    assert 'Traceback' not in err, err[-3000:]
+    assert lines[-1].startswith('error: ') and sum(x.startswith('error: ') for x in lines) == 1
+    for text in (culprit, *case.texts):
+        assert text in lines[-1], (text, lines[-1])
+    _clean(ws)
+    if tree_digest(ws['t']) != before:
+        newer = subprocess.run(['find', ws['t'], '-newer', ws['p']('seg.py')], capture_output=True)
+        raise AssertionError(f'{case.id} changed files that existed before: {newer.stdout}')
+
+
+@pytest.mark.parametrize(
+    'case', [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CASES]
+)
+def test_bad_data(case, ws):
+    _run(case, ws, case.args(ws), ws['bad'][case.fault])
+
+
+def test_converter_scene_name_leaving_the_output(ws):
+    mat = ws['p']('labeled.mat')
+    _run(CONVERTER, ws, [mat, ws['p']('runs', 'nyu')], mat)
+    assert not [f for f in os.listdir(ws['t']) if f.startswith('escaped')]
