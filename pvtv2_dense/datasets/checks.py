@@ -15,11 +15,14 @@ that does not decode, an annotation the pipeline rejects) names its files in the
 at import, a class that does not put the mixin before the dataset it checks.
 """
 
+import errno
+import os
 import os.path as osp
 
 import cv2
 import numpy as np
 from mmengine.dataset import BaseDataset
+from PIL import Image
 
 from ..errors import DataError
 from ..registry import register_dataset
@@ -90,6 +93,41 @@ def undecodable_files(info, keys=SAMPLE_FILE_KEYS):
     return '; '.join(found)
 
 
+# Images this small or this elongated break resizes and crops (a side rounds to 0 pixels, a
+# 1x1 map squeezes to a scalar): a pipeline failure on one is put down to its size.
+MIN_SIDE = 8
+MAX_ASPECT = 64
+
+
+def odd_size(path):
+    """``'image PATH is 1x1 (HxW)'`` when the image at ``path`` has a side under ``MIN_SIDE``
+    pixels or an aspect ratio over ``MAX_ASPECT``, else '' (also when it cannot be read)."""
+    if not (isinstance(path, str) and osp.isfile(path)):
+        return ''
+    try:
+        with Image.open(path) as img:  # reads the header only
+            w, h = img.size
+    except Exception:  # noqa: BLE001  (Pillow raises several types for a file it cannot read)
+        return ''
+    if min(h, w) < MIN_SIDE:
+        return f'image {path} is {h}x{w} (HxW), under {MIN_SIDE} pixels on a side'
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        return f'image {path} is {h}x{w} (HxW), over {MAX_ASPECT} times longer than wide'
+    return ''
+
+
+def loop_link(path):
+    """The first symlink on ``path`` that points to a folder holding it (a loop), or None."""
+    parts = str(path).split(os.sep)
+    for i in range(2, len(parts) + 1):
+        prefix = os.sep.join(parts[:i])
+        if osp.islink(prefix):
+            target, parent = osp.realpath(prefix), osp.realpath(osp.dirname(prefix))
+            if parent == target or parent.startswith(target + os.sep):
+                return prefix
+    return None
+
+
 class CheckedSamplesMixin:
     """File-list checks at load time and file-naming load errors for an mmengine dataset.
 
@@ -142,6 +180,12 @@ class CheckedSamplesMixin:
             super().full_init()
         except OSError as err:
             where = err.filename or self.ann_file or self.data_root
+            link = loop_link(where) if err.errno == errno.ELOOP else None
+            if link:
+                raise self.error_class(
+                    f'{type(self).__name__}: symlink {link} points to {osp.realpath(link)}, a '
+                    'folder that holds it: listing the data never ends (a loop); remove the link'
+                ) from None
             raise self.error_class(
                 f'{type(self).__name__}: cannot read {where}: {err.strerror or err}'
             ) from None
@@ -181,6 +225,12 @@ class CheckedSamplesMixin:
             undecodable = undecodable_files(info, self.sample_file_keys)
             if undecodable:
                 raise self.error_class(f'sample {idx}: {undecodable}') from err
+            odd = odd_size(info.get('img_path'))
+            if odd:
+                raise self.error_class(
+                    f'sample {idx}: {odd}; its pipeline failed on it ({type(err).__name__}: '
+                    f'{str(err).strip()}); drop or crop the image'
+                ) from err
             raise self.error_class(
                 f'sample {idx} failed to load ({sample_files(info, self.sample_file_keys)}): '
                 f'{type(err).__name__}: {err}'

@@ -78,13 +78,13 @@ def index_images(entries, problems) -> dict:
             problems.append(f'image id {img["id"]!r}: width/height must be positive numbers')
         elif img['id'] in images:
             problems.append(f'image id {img["id"]!r}: duplicated')
-        elif name_problem(img['file_name']):
-            problems.append(
-                f'image id {img["id"]!r}: file_name {img["file_name"]!r} '
-                f'{name_problem(img["file_name"])}; expected a path inside the image folder'
-            )
         else:
             images[img['id']] = img
+            if name_problem(img['file_name']):
+                problems.append(
+                    f'image id {img["id"]!r}: file_name {img["file_name"]!r} '
+                    f'{name_problem(img["file_name"])}; expected a path inside the image folder'
+                )
     return images
 
 

@@ -90,7 +90,7 @@ def _seg_faults(p, ade, bad):
         bad[name + '_root'] = root
     bad['seg_all_ignore'] = _first(osp.join(bad['seg_all_ignore_root'], ann_dir), '.png')
     bad['seg_interpolated'] = _first(osp.join(bad['seg_interpolated_root'], ann_dir), '.png')
-    bad['seg_loop'] = osp.join(bad['seg_loop_root'], img_dir)
+    bad['seg_loop'] = osp.join(bad['seg_loop_root'], img_dir, 'loop')
     # Odd sizes: the first training image (and its map) 1x1, or 20 rows of 10000 pixels.
     for name, shape in (('seg_1x1', (1, 1)), ('seg_20x10000', (20, 10000))):
         root = shutil.copytree(ade, p('bad', name))
