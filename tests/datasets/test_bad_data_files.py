@@ -14,8 +14,6 @@ from mmengine.registry import init_default_scope
 
 from pvtv2_dense.datasets import (
     AnnotationError,
-    CheckedCocoDataset,
-    CheckedCocoPanopticDataset,
     CheckedSegDataset,
     CheckSegAnnotation,
     PanopticDataError,
@@ -25,9 +23,7 @@ from pvtv2_dense.datasets import (
     generate_seg_folder,
 )
 from pvtv2_dense.datasets.seg_labels import label_problem
-from pvtv2_dense.datasets.synthetic.coco import CLASSES as COCO_CLASSES
-from pvtv2_dense.datasets.synthetic.coco_panoptic import CLASSES, STUFF_CLASSES, THING_CLASSES
-from tests.helpers.bad_data_workspace import interpolated_label_map
+from tests.helpers.bad_data_workspace import coco_dataset, interpolated_label_map
 
 JSON_FAULTS = {
     'truncated': lambda text: text[: len(text) // 2],
@@ -45,41 +41,20 @@ def _broken_json(src, dst, fault):
     return str(dst)
 
 
-@pytest.mark.parametrize('fault', list(JSON_FAULTS))
-def test_broken_coco_json(tmp_path, fault):
-    root = generate_coco(str(tmp_path), num_train=1, num_val=1, seed=0)
-    ann = _broken_json(
-        osp.join(root, 'annotations/instances_train2017.json'), tmp_path / 'bad.json', fault
-    )
-    init_default_scope('mmdet')
-    with pytest.raises(AnnotationError) as err:
-        CheckedCocoDataset(
-            data_root=root,
-            ann_file=ann,
-            data_prefix=dict(img='train2017/'),
-            metainfo=dict(classes=COCO_CLASSES),
-            pipeline=[],
-        )
-    assert ann in str(err.value) and EXPECTED[fault] in str(err.value)
-
-
-@pytest.mark.parametrize('fault', ['truncated', 'empty'])
-def test_broken_panoptic_json(tmp_path, fault):
-    root = generate_coco_panoptic(str(tmp_path), num_train=1, num_val=1, seed=0)
-    ann = _broken_json(
-        osp.join(root, 'annotations/panoptic_train2017.json'), tmp_path / 'bad.json', fault
-    )
-    init_default_scope('mmdet')
-    with pytest.raises(PanopticDataError) as err:
-        CheckedCocoPanopticDataset(
-            data_root=root,
-            ann_file=ann,
-            data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-            metainfo=dict(
-                classes=CLASSES, thing_classes=THING_CLASSES, stuff_classes=STUFF_CLASSES
-            ),
-            pipeline=[],
-        )
+@pytest.mark.parametrize(
+    'panoptic,fault',
+    [(False, f) for f in JSON_FAULTS] + [(True, 'truncated'), (True, 'empty')],
+)
+def test_broken_coco_json(tmp_path, panoptic, fault):
+    if panoptic:
+        root = generate_coco_panoptic(str(tmp_path), num_train=1, num_val=1, seed=0)
+        src, error = 'annotations/panoptic_train2017.json', PanopticDataError
+    else:
+        root = generate_coco(str(tmp_path), num_train=1, num_val=1, seed=0)
+        src, error = 'annotations/instances_train2017.json', AnnotationError
+    ann = _broken_json(osp.join(root, src), tmp_path / 'bad.json', fault)
+    with pytest.raises(error) as err:
+        coco_dataset(root, ann, panoptic)
     assert ann in str(err.value) and EXPECTED[fault] in str(err.value)
 
 

@@ -18,8 +18,6 @@ from mmengine.registry import init_default_scope
 
 from pvtv2_dense.datasets import (
     AnnotationError,
-    CheckedCocoDataset,
-    CheckedCocoPanopticDataset,
     ImageNetFolder,
     KITTIDepthDataset,
     PanopticDataError,
@@ -29,9 +27,8 @@ from pvtv2_dense.datasets import (
     generate_kitti,
 )
 from pvtv2_dense.datasets.confine import confined_join, name_problem
-from pvtv2_dense.datasets.synthetic.coco import CLASSES as COCO_CLASSES
-from pvtv2_dense.datasets.synthetic.coco_panoptic import CLASSES, STUFF_CLASSES, THING_CLASSES
 from pvtv2_dense.errors import DataError
+from tests.helpers.bad_data_workspace import coco_dataset
 
 ESCAPES = ['../outside.jpg', '../../outside.jpg', 'a/../../outside.jpg']
 
@@ -96,15 +93,8 @@ def test_coco_file_name_stays_in_the_image_folder(coco, tmp_path, name):
     ann = 'annotations/instances_train2017.json'
     path = _edited_copy(coco, root, ann, lambda d: d['images'][0].update(file_name=name))
     shutil.copy(outside, osp.join(root, 'outside.jpg'))  # where train2017/../outside.jpg leads
-    init_default_scope('mmdet')
     with pytest.raises(AnnotationError) as err:
-        CheckedCocoDataset(
-            data_root=root,
-            ann_file=ann,
-            data_prefix=dict(img='train2017/'),
-            metainfo=dict(classes=COCO_CLASSES),
-            pipeline=[],
-        )
+        coco_dataset(root, ann)
     assert path in str(err.value) and repr(name) in str(err.value)
 
 
@@ -123,17 +113,8 @@ def test_panoptic_file_names_stay_in_their_folders(pan, tmp_path, field, name):
     path = _edited_copy(pan, root, ann, edit)
     for folder in (root, osp.join(root, 'annotations')):  # where '../outside.png' leads
         cv2.imwrite(osp.join(folder, 'outside.png'), np.zeros((64, 64, 3), np.uint8))
-    init_default_scope('mmdet')
     with pytest.raises(PanopticDataError) as err:
-        CheckedCocoPanopticDataset(
-            data_root=root,
-            ann_file=ann,
-            data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-            metainfo=dict(
-                classes=CLASSES, thing_classes=THING_CLASSES, stuff_classes=STUFF_CLASSES
-            ),
-            pipeline=[],
-        )
+        coco_dataset(root, ann, panoptic=True)
     assert path in str(err.value) and repr(name) in str(err.value)
 
 

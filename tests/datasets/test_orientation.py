@@ -47,17 +47,18 @@ def photo(tmp_path_factory):
     return path, stored, label
 
 
-def _place(src, dst):
-    os.makedirs(osp.dirname(dst), exist_ok=True)
-    with open(src, 'rb') as f, open(dst, 'wb') as g:
+def _pair(root, photo, image, label_map, array):
+    """Copy the tagged ``photo`` to ``root/image`` and write ``array`` to ``root/label_map``."""
+    for rel in (image, label_map):
+        os.makedirs(osp.dirname(osp.join(root, rel)), exist_ok=True)
+    with open(photo, 'rb') as f, open(osp.join(root, image), 'wb') as g:
         g.write(f.read())
+    cv2.imwrite(osp.join(root, label_map), array)
 
 
 def test_segmentation_image_and_label_map_line_up(photo, tmp_path):
     path, stored, label = photo
-    _place(path, str(tmp_path / 'img_dir/train/a.jpg'))
-    os.makedirs(tmp_path / 'ann_dir/train')
-    cv2.imwrite(str(tmp_path / 'ann_dir/train/a.png'), label)
+    _pair(tmp_path, path, 'img_dir/train/a.jpg', 'ann_dir/train/a.png', label)
     init_default_scope('mmseg')
     ds = CheckedSegDataset(
         data_root=str(tmp_path),
@@ -81,10 +82,9 @@ def test_segmentation_image_and_label_map_line_up(photo, tmp_path):
 
 def test_depth_image_and_depth_map_line_up(photo, tmp_path):
     path, stored, _ = photo
-    _place(path, str(tmp_path / 'images/train/room_00001.jpg'))
     depth = 500 + cv2.cvtColor(stored, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 10
-    os.makedirs(tmp_path / 'annotations/train')
-    cv2.imwrite(str(tmp_path / 'annotations/train/room_00001.png'), depth)
+    names = ('images/train/room_00001.jpg', 'annotations/train/room_00001.png')
+    _pair(tmp_path, path, *names, depth)
     init_default_scope('mmseg')
     ds = CheckedNYUDataset(
         data_root=str(tmp_path),

@@ -22,6 +22,42 @@ from pvtv2_dense.datasets import (
 
 from .common import tiny_seg_cfg
 
+# The quickstart configs whose training sets the matrix rows replace, by task.
+QUICKSTART = dict(
+    det='configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py',
+    cls='configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py',
+    pan='configs/quickstart/'
+    'panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py',
+)
+
+
+def coco_dataset(root, ann_file, panoptic=False):
+    """The checked COCO (or COCO panoptic) dataset on the training split of a generated set."""
+    from pvtv2_dense.datasets import CheckedCocoDataset, CheckedCocoPanopticDataset
+    from pvtv2_dense.datasets.synthetic import coco as det_set
+    from pvtv2_dense.datasets.synthetic import coco_panoptic as pan_set
+
+    init_default_scope('mmdet')
+    if not panoptic:
+        return CheckedCocoDataset(
+            data_root=root,
+            ann_file=ann_file,
+            data_prefix=dict(img='train2017/'),
+            metainfo=dict(classes=det_set.CLASSES),
+            pipeline=[],
+        )
+    return CheckedCocoPanopticDataset(
+        data_root=root,
+        ann_file=ann_file,
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        metainfo=dict(
+            classes=pan_set.CLASSES,
+            thing_classes=pan_set.THING_CLASSES,
+            stuff_classes=pan_set.STUFF_CLASSES,
+        ),
+        pipeline=[],
+    )
+
 
 def write_labeled_mat(path, n=3, h=12, w=16, scenes=('kitchen', 'bedroom', 'office')):
     """A small ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 / HDF5) with ``images``, ``depths``

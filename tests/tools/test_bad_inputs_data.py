@@ -15,15 +15,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.helpers.bad_data_workspace import build_data_workspace
+from tests.helpers.bad_data_workspace import QUICKSTART, build_data_workspace
 from tests.helpers.bad_input_workspace import run_tool
 from tests.helpers.common import ROOT, tree_digest
 
-DET_QS = 'configs/quickstart/deformable-detr-refine_pvtv2-b0_1xb8-600iter_synthetic-coco-64x64.py'
-CLS_QS = 'configs/quickstart/pvtv2-b0_1xb32-12e_synthetic-in1k-64x64.py'
-PAN_QS = (
-    'configs/quickstart/panoptic-segformer_pvtv2-b0_1xb8-800iter_synthetic-coco-panoptic-64x64.py'
-)
+DET_QS, CLS_QS, PAN_QS = QUICKSTART['det'], QUICKSTART['cls'], QUICKSTART['pan']
 
 
 @pytest.fixture(scope='module')
@@ -44,17 +40,6 @@ class Case:
     slow: bool = False
 
 
-def seg_train(fault):
-    """train.py on the tiny segmentation config, its training set a broken copy."""
-    return lambda w: [
-        w['p']('seg.py'),
-        '--work-dir',
-        w['p']('runs', fault),
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
-    ]
-
-
 def seg_test(fault):
     """test.py on the tiny config, evaluating on the training split of a broken copy."""
     return lambda w: [
@@ -69,16 +54,21 @@ def seg_test(fault):
     ]
 
 
-def qs_train(config, fault, length='train_cfg.max_iters=1'):
-    """train.py on a quickstart config, its training set a broken copy."""
+def train(fault, config=None, length='train_cfg.max_iters=1'):
+    """train.py on the tiny segmentation config (or a quickstart config, whose validation set
+    is the broken copy's intact one), its training set a broken copy."""
+
+    def root(w, split):
+        return f'{split}_dataloader.dataset.data_root={w["bad"][fault + "_root"]}'
+
+    if config is None:
+        return lambda w: [
+            *[w['p']('seg.py'), '--work-dir', w['p']('runs', fault)],
+            *['--cfg-options', root(w, 'train')],
+        ]
     return lambda w: [
-        osp.join(ROOT, config),
-        '--work-dir',
-        w['p']('runs', fault),
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
-        f'val_dataloader.dataset.data_root={w["bad"][fault + "_root"]}',
-        length,
+        *[osp.join(ROOT, config), '--work-dir', w['p']('runs', fault), '--cfg-options'],
+        *[root(w, 'train'), root(w, 'val'), length],
     ]
 
 
@@ -89,34 +79,34 @@ NYU = 'dataset_converters/nyu_labeled_mat.py'
 # the odd-size rows run a first iteration; the test.py rows repeat a train.py refusal.
 # fmt: off
 CASES = [
-    Case('train-seg-label-map-all-ignore', 'train.py', seg_train('seg_all_ignore'),
+    Case('train-seg-label-map-all-ignore', 'train.py', train('seg_all_ignore'),
          'seg_all_ignore', ('no valid pixel', 'allow_empty=True')),
     Case('test-seg-label-map-all-ignore', 'test.py', seg_test('seg_all_ignore'),
          'seg_all_ignore', ('no valid pixel',), slow=True),
-    Case('train-seg-interpolated-label-map', 'train.py', seg_train('seg_interpolated'),
+    Case('train-seg-interpolated-label-map', 'train.py', train('seg_interpolated'),
          'seg_interpolated', ('interpolation', 'nearest-neighbour', 'PNG')),
-    Case('train-seg-symlink-loop', 'train.py', seg_train('seg_loop'),
+    Case('train-seg-symlink-loop', 'train.py', train('seg_loop'),
          'seg_loop', ('symlink', 'a loop')),
     Case('test-seg-symlink-loop', 'test.py', seg_test('seg_loop'),
          'seg_loop', ('symlink', 'a loop'), slow=True),
-    Case('train-seg-image-1x1', 'train.py', seg_train('seg_1x1'),
+    Case('train-seg-image-1x1', 'train.py', train('seg_1x1'),
          'seg_1x1', ('1x1 (HxW)', 'drop or crop'), slow=True),
     Case('test-seg-image-20x10000', 'test.py', seg_test('seg_20x10000'),
          'seg_20x10000', ('20x10000 (HxW)', 'drop or crop'), slow=True),
-    Case('train-det-json-truncated', 'train.py', qs_train(DET_QS, 'det_json_truncated'),
+    Case('train-det-json-truncated', 'train.py', train('det_json_truncated', DET_QS),
          'det_json_truncated', ('not valid JSON',), slow=True),
-    Case('train-det-json-empty', 'train.py', qs_train(DET_QS, 'det_json_empty'),
+    Case('train-det-json-empty', 'train.py', train('det_json_empty', DET_QS),
          'det_json_empty', ('empty',), slow=True),
-    Case('train-det-json-annotations-null', 'train.py', qs_train(DET_QS, 'det_json_null'),
+    Case('train-det-json-annotations-null', 'train.py', train('det_json_null', DET_QS),
          'det_json_null', ('"annotations" is null',), slow=True),
-    Case('train-det-file-name-escapes', 'train.py', qs_train(DET_QS, 'det_file_escape'),
+    Case('train-det-file-name-escapes', 'train.py', train('det_file_escape', DET_QS),
          'det_file_escape', ("'../outside.jpg'", "'..'"), slow=True),
-    Case('train-pan-json-truncated', 'train.py', qs_train(PAN_QS, 'pan_json_truncated'),
+    Case('train-pan-json-truncated', 'train.py', train('pan_json_truncated', PAN_QS),
          'pan_json_truncated', ('not valid JSON',), slow=True),
-    Case('train-pan-png-name-escapes', 'train.py', qs_train(PAN_QS, 'pan_png_escape'),
+    Case('train-pan-png-name-escapes', 'train.py', train('pan_png_escape', PAN_QS),
          'pan_png_escape', ("'../x.png'",), slow=True),
     Case('train-cls-list-path-escapes', 'train.py',
-         qs_train(CLS_QS, 'cls_list_escape', length='train_cfg.max_epochs=1'),
+         train('cls_list_escape', CLS_QS, length='train_cfg.max_epochs=1'),
          'cls_list_escape', ("'../outside.JPEG'", 'line 1'), slow=True),
 ]
 # fmt: on
