@@ -66,9 +66,22 @@ def train(fault, config=None, length='train_cfg.max_iters=1'):
             *[w['p']('seg.py'), '--work-dir', w['p']('runs', fault)],
             *['--cfg-options', root(w, 'train')],
         ]
+
+    def metric(w):
+        """The quickstart's metric pointed at the copy's (intact) validation annotations."""
+        where = w['bad'][fault + '_root']
+        if config == DET_QS:
+            return [f'val_evaluator.ann_file={where}annotations/instances_val2017.json']
+        if config == PAN_QS:
+            return [
+                f'val_evaluator.ann_file={where}annotations/panoptic_val2017.json',
+                f'val_evaluator.seg_prefix={where}annotations/panoptic_val2017/',
+            ]
+        return []
+
     return lambda w: [
         *[osp.join(ROOT, config), '--work-dir', w['p']('runs', fault), '--cfg-options'],
-        *[root(w, 'train'), root(w, 'val'), length],
+        *[root(w, 'train'), root(w, 'val'), length, *metric(w)],
     ]
 
 
@@ -106,7 +119,7 @@ CASES = [
     Case('train-pan-png-name-escapes', 'train.py', train('pan_png_escape', PAN_QS),
          'pan_png_escape', ("'../x.png'",), slow=True),
     Case('train-cls-list-path-escapes', 'train.py',
-         train('cls_list_escape', CLS_QS, length='train_cfg.max_epochs=1'),
+         train('cls_list_escape', CLS_QS, length='train_cfg.max_epochs=3'),
          'cls_list_escape', ("'../outside.JPEG'", 'line 1'), slow=True),
 ]
 # fmt: on
