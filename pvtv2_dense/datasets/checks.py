@@ -15,17 +15,41 @@ that does not decode, an annotation the pipeline rejects) names its files in the
 at import, a class that does not put the mixin before the dataset it checks.
 """
 
+import errno
+import os
 import os.path as osp
 
 import cv2
 import numpy as np
 from mmengine.dataset import BaseDataset
+from PIL import Image
 
 from ..errors import DataError
 from ..registry import register_dataset
 
 # Keys of a data info dict that name a file of the sample, in the order they are reported.
 SAMPLE_FILE_KEYS = ('img_path', 'seg_map_path', 'depth_map_path')
+# mmcv decoding flags that rotate an image by its EXIF orientation tag, and their counterparts
+# that keep the pixels as stored (the rule for images paired with maps or boxes).
+AS_STORED = {'color': 'color_ignore_orientation', 'grayscale': 'grayscale_ignore_orientation'}
+
+
+def decode_as_stored(transform):
+    """Make every image loader in ``transform`` (a ``Compose``, a ``TestTimeAug``, one step)
+    ignore EXIF orientation, as the label, depth and panoptic maps are decoded.
+
+    cv2's ``IMREAD_COLOR`` (mmcv's ``'color'``) rotates a JPEG by its orientation tag; the maps
+    are read ``'unchanged'``, which does not, so a tagged photo would pair rotated pixels with
+    unrotated labels (and boxes, which refer to the stored pixels). Loaders with other flags
+    or backends (turbojpeg has no such flag) are left as they are.
+    """
+    flag = getattr(transform, 'color_type', None)
+    if flag in AS_STORED and getattr(transform, 'imdecode_backend', 'cv2') in ('cv2', 'pillow'):
+        transform.color_type = AS_STORED[flag]
+    for child in getattr(transform, 'transforms', None) or []:
+        decode_as_stored(child)
+    for branch in getattr(transform, 'subroutines', None) or []:
+        decode_as_stored(branch)
 
 
 def out_of_range(values, num_classes, ignore_index=None):
@@ -67,6 +91,41 @@ def undecodable_files(info, keys=SAMPLE_FILE_KEYS):
                 'image; expected a PNG or JPEG file'
             )
     return '; '.join(found)
+
+
+# Images this small or this elongated break resizes and crops (a side rounds to 0 pixels, a
+# 1x1 map squeezes to a scalar): a pipeline failure on one is put down to its size.
+MIN_SIDE = 8
+MAX_ASPECT = 64
+
+
+def odd_size(path):
+    """``'image PATH is 1x1 (HxW)'`` when the image at ``path`` has a side under ``MIN_SIDE``
+    pixels or an aspect ratio over ``MAX_ASPECT``, else '' (also when it cannot be read)."""
+    if not (isinstance(path, str) and osp.isfile(path)):
+        return ''
+    try:
+        with Image.open(path) as img:  # reads the header only
+            w, h = img.size
+    except Exception:  # noqa: BLE001  (Pillow raises several types for a file it cannot read)
+        return ''
+    if min(h, w) < MIN_SIDE:
+        return f'image {path} is {h}x{w} (HxW), under {MIN_SIDE} pixels on a side'
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        return f'image {path} is {h}x{w} (HxW), over {MAX_ASPECT} times longer than wide'
+    return ''
+
+
+def loop_link(path):
+    """The first symlink on ``path`` that points to a folder holding it (a loop), or None."""
+    parts = str(path).split(os.sep)
+    for i in range(2, len(parts) + 1):
+        prefix = os.sep.join(parts[:i])
+        if osp.islink(prefix):
+            target, parent = osp.realpath(prefix), osp.realpath(osp.dirname(prefix))
+            if parent == target or parent.startswith(target + os.sep):
+                return prefix
+    return None
 
 
 class CheckedSamplesMixin:
@@ -112,6 +171,30 @@ class CheckedSamplesMixin:
     def check_data_list(self, data_list):
         """Checks of the whole list after the files (none here; e.g. the label values)."""
 
+    def full_init(self):
+        """mmengine's ``full_init`` (which builds the file list) with the decoding rule applied
+        to the pipeline and an OS error while listing or reading the data (a symlink loop, a
+        folder that cannot be read) reported as one line naming the path."""
+        decode_as_stored(self.pipeline)
+        try:
+            super().full_init()
+        except OSError as err:
+            where = err.filename or self.ann_file or self.data_root
+            link = loop_link(where) if err.errno == errno.ELOOP else None
+            if link:
+                raise self.error_class(
+                    f'{type(self).__name__}: symlink {link} points to {osp.realpath(link)}, a '
+                    'folder that holds it: listing the data never ends (a loop); remove the link'
+                ) from None
+            raise self.error_class(
+                f'{type(self).__name__}: cannot read {where}: {err.strerror or err}'
+            ) from None
+        except RecursionError:
+            raise self.error_class(
+                f'{type(self).__name__}: listing {self.data_root or self.ann_file} never ends; '
+                'does a symlink in it point to a folder above it (a loop)?'
+            ) from None
+
     def load_data_list(self):
         try:
             if self._is_local():
@@ -142,6 +225,12 @@ class CheckedSamplesMixin:
             undecodable = undecodable_files(info, self.sample_file_keys)
             if undecodable:
                 raise self.error_class(f'sample {idx}: {undecodable}') from err
+            odd = odd_size(info.get('img_path'))
+            if odd:
+                raise self.error_class(
+                    f'sample {idx}: {odd}; its pipeline failed on it ({type(err).__name__}: '
+                    f'{str(err).strip()}); drop or crop the image'
+                ) from err
             raise self.error_class(
                 f'sample {idx} failed to load ({sample_files(info, self.sample_file_keys)}): '
                 f'{type(err).__name__}: {err}'

@@ -7,6 +7,7 @@ the whole file once, as it is loaded, and raises one error naming the file, the 
 and what was expected.
 """
 
+import json
 from functools import partial
 
 from mmdet.datasets import CocoDataset
@@ -14,6 +15,7 @@ from mmdet.datasets.api_wrappers import COCO
 
 from ..errors import DataError
 from .checks import CheckedSamplesMixin, checked_dataset
+from .confine import name_problem
 
 IMAGE_FIELDS = ('id', 'file_name', 'width', 'height')
 ANNOTATION_FIELDS = ('id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd')
@@ -78,6 +80,11 @@ def index_images(entries, problems) -> dict:
             problems.append(f'image id {img["id"]!r}: duplicated')
         else:
             images[img['id']] = img
+            if name_problem(img['file_name']):
+                problems.append(
+                    f'image id {img["id"]!r}: file_name {img["file_name"]!r} '
+                    f'{name_problem(img["file_name"])}; expected a path inside the image folder'
+                )
     return images
 
 
@@ -97,6 +104,12 @@ def check_coco_dict(data: dict, source: str, classes=None) -> None:
     for key in ('images', 'categories'):
         if not isinstance(data.get(key), list):
             raise AnnotationError(f'{source}: missing the "{key}" list of a COCO file')
+    # A test-set file may lack "annotations"; one that has it needs a list.
+    if 'annotations' in data and not isinstance(data['annotations'], list):
+        raise AnnotationError(
+            f'{source}: "annotations" is {json.dumps(data["annotations"])[:40]}; expected a list '
+            '(empty for images without objects)'
+        )
     problems = []
     cat_ids = set()
     for cat in data['categories']:
@@ -131,17 +144,47 @@ def check_coco_dict(data: dict, source: str, classes=None) -> None:
         )
 
 
-class _CheckedCOCO(COCO):
-    """mmdet's COCO API that checks the file before indexing it."""
+def read_annotation_json(path, source, error_class=AnnotationError):
+    """The parsed JSON at ``path``, or ``error_class`` naming ``source`` when the file cannot be
+    read, is empty or is not valid JSON (e.g. truncated by an interrupted download)."""
+    try:
+        with open(path, 'rb') as f:
+            raw = f.read()
+    except OSError as err:
+        raise error_class(f'{source}: cannot be read ({err.strerror or err})') from None
+    if not raw.strip():
+        raise error_class(f'{source}: the file is empty; expected a COCO JSON object')
+    try:
+        return json.loads(raw)
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise error_class(
+            f'{source}: not valid JSON ({err}); is the file complete (not truncated)?'
+        ) from None
+
+
+class CheckedAPIMixin:
+    """A pycocotools-style API that reads its file with :func:`read_annotation_json` and checks
+    it with ``check`` before indexing it; put it before the API class in the bases."""
+
+    check = staticmethod(check_coco_dict)
+    error_class = AnnotationError
 
     def __init__(self, annotation_file, source=None, classes=None):
         self._source = source or annotation_file
         self._classes = classes
-        super().__init__(annotation_file)
+        super().__init__(None)  # pycocotools would json.load the file, tracebacks and all
+        self.dataset = read_annotation_json(annotation_file, self._source, self.error_class)
+        self.createIndex()
+        # mmdet's COCO aliases, set in its __init__ before there was an index.
+        self.img_ann_map, self.cat_img_map = self.imgToAnns, self.catToImgs
 
     def createIndex(self):  # noqa: N802  (pycocotools' name)
-        check_coco_dict(self.dataset, self._source, self._classes)
+        self.check(self.dataset, self._source, self._classes)
         super().createIndex()
+
+
+class _CheckedCOCO(CheckedAPIMixin, COCO):
+    """mmdet's COCO API that checks the file before indexing it."""
 
 
 @checked_dataset()

@@ -27,7 +27,8 @@ from mmengine.fileio import get
 from ..errors import DataError
 from ..registry import register_transform
 from .checks import CheckedSamplesMixin, checked_dataset
-from .coco_checked import BOX_TOLERANCE, MAX_REPORTED, index_images, is_number
+from .coco_checked import BOX_TOLERANCE, MAX_REPORTED, CheckedAPIMixin, index_images, is_number
+from .confine import name_problem
 
 SEGMENT_FIELDS = ('id', 'category_id', 'area', 'bbox', 'iscrowd')
 
@@ -70,6 +71,12 @@ def _check_annotation(ann, images, cat_ids, problems) -> None:
         return
     img = images.get(ann['image_id'])
     where = f'{ann["file_name"]} (image id {ann["image_id"]!r})'
+    if name_problem(ann['file_name']):
+        problems.append(
+            f'{where}: PNG file_name {ann["file_name"]!r} {name_problem(ann["file_name"])}; '
+            'expected a path inside the PNG folder'
+        )
+        return
     if img is None:
         problems.append(f'{where}: image_id is not in "images"')
         return
@@ -130,17 +137,11 @@ def check_coco_panoptic_dict(data: dict, source: str, classes=None) -> None:
         )
 
 
-class _CheckedCOCOPanoptic(COCOPanoptic):
+class _CheckedCOCOPanoptic(CheckedAPIMixin, COCOPanoptic):
     """mmdet's COCO panoptic API that checks the file before indexing it."""
 
-    def __init__(self, annotation_file, source=None, classes=None):
-        self._source = source or annotation_file
-        self._classes = classes
-        super().__init__(annotation_file)
-
-    def createIndex(self):  # noqa: N802  (pycocotools' name)
-        check_coco_panoptic_dict(self.dataset, self._source, self._classes)
-        super().createIndex()
+    check = staticmethod(check_coco_panoptic_dict)
+    error_class = PanopticDataError
 
 
 @checked_dataset()
@@ -180,13 +181,17 @@ class CheckedLoadPanopticAnnotations(LoadPanopticAnnotations):
         path = results['seg_map_path']
         image = results.get('img_path', 'its image')
         try:
+            # As stored (EXIF orientation ignored), like the image (checks.decode_as_stored).
             png = mmcv.imfrombytes(
-                get(path, backend_args=self.backend_args), flag='color', channel_order='rgb'
+                get(path, backend_args=self.backend_args),
+                flag='color_ignore_orientation',
+                backend='cv2',
             )
         except FileNotFoundError:
             raise PanopticDataError(f'{path}: no such panoptic PNG (for {image})') from None
         if png is None or png.ndim != 3:
             raise PanopticDataError(f'{path}: not a readable RGB panoptic PNG (for {image})')
+        png = png[..., ::-1]  # BGR -> RGB: ids are R + 256 G + 256^2 B
         sizes = {(results['height'], results['width'])}
         if 'ori_shape' in results:
             sizes.add(tuple(results['ori_shape'][:2]))

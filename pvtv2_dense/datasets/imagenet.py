@@ -16,6 +16,7 @@ from mmengine.dataset import BaseDataset
 
 from ..errors import DataError
 from .checks import CheckedSamplesMixin, checked_dataset
+from .confine import confined_join
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -63,6 +64,7 @@ class ImageNetFolder(CheckedSamplesMixin, BaseDataset):
     def _scan(self, root, classes):
         items = []
         for label, name in enumerate(classes):
+            confined_join(root, name, 'metainfo classes', 'class folder')
             if not osp.isdir(osp.join(root, name)):
                 raise DataError(
                     f'class folder {osp.join(root, name)} does not exist (class {label} of '
@@ -88,6 +90,7 @@ class ImageNetFolder(CheckedSamplesMixin, BaseDataset):
                         f'{self.ann_file} line {n}: {line.strip()!r}; expected "PATH LABEL"'
                     )
                 path, label = parts[0], int(parts[1])
+                confined_join(root, path, f'{self.ann_file} line {n}', 'image path')
                 if not osp.isfile(osp.join(root, path)):
                     raise DataError(
                         f'{self.ann_file} line {n} lists {osp.join(root, path)}, which does '

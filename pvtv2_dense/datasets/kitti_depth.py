@@ -6,6 +6,7 @@ from mmseg.datasets import BaseSegDataset
 
 from ..errors import DataError
 from .checks import CheckedSamplesMixin, checked_dataset
+from .confine import confined_join
 
 
 @checked_dataset()
@@ -48,9 +49,10 @@ class KITTIDepthDataset(CheckedSamplesMixin, BaseSegDataset):
                     )
                 if parts[1] == 'None':
                     continue
+                where = f'{self.ann_file}:{lineno}'
                 info = dict(
-                    img_path=osp.join(img_root, parts[0]),
-                    depth_map_path=osp.join(depth_root, parts[1]),
+                    img_path=confined_join(img_root, parts[0], where, 'image path'),
+                    depth_map_path=confined_join(depth_root, parts[1], where, 'depth path'),
                     seg_fields=[],
                     category_id=0,
                 )

@@ -14,15 +14,17 @@ IoU metric or crashes the loss without saying which file holds it. Two pieces fi
   :mod:`.seg_labels`; a sample that fails to load later names its image and annotation.
 """
 
+import logging
 import os.path as osp
 
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from ..errors import ConfigError, DataError
 from ..registry import register_transform
 from .checks import CheckedSamplesMixin, out_of_range
-from .seg_labels import label_problem, spread
+from .seg_labels import interpolation_advice, label_problem, spread
 
 
 class SegDataError(DataError):
@@ -37,18 +39,25 @@ class CheckSegAnnotation(BaseTransform):
     ``LoadAnnotations`` but keeps this step) passes unchanged; a sample that names an annotation
     which was not loaded fails.
 
+    A map without one valid pixel (every pixel the ignore index, e.g. all 0 with
+    ``reduce_zero_label``) teaches nothing and reads as loss 0 and accuracy 100: it is refused,
+    or, with ``allow_empty=True``, let through, counted, and reported once per process.
+
     Args:
         num_classes (int): valid labels are ``0 .. num_classes - 1`` (after ``reduce_zero_label``).
         ignore_index (int): the one other value allowed. Defaults to 255.
+        allow_empty (bool): let maps without a valid pixel through. Defaults to False.
     """
 
-    def __init__(self, num_classes: int, ignore_index: int = 255):
+    def __init__(self, num_classes: int, ignore_index: int = 255, allow_empty: bool = False):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ConfigError(
                 f'CheckSegAnnotation: num_classes={num_classes!r}; expected an int >= 1'
             )
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.allow_empty = bool(allow_empty)
+        self.empty_maps = 0  # maps let through by allow_empty (in this process)
 
     def transform(self, results: dict) -> dict:
         seg = results.get('gt_seg_map')
@@ -73,18 +82,48 @@ class CheckSegAnnotation(BaseTransform):
         bad = out_of_range(seg, self.num_classes, self.ignore_index)
         if bad:
             note = ''
+            raw = bad
             if results.get('reduce_zero_label'):
                 raw = (np.asarray(bad, np.int64) + 1).tolist()
                 note = f' ({raw} in the file, before reduce_zero_label)'
+            advice = interpolation_advice(
+                f'annotation {path}', bad, self.num_classes, self.ignore_index, in_file=raw
+            )
+            if advice:
+                raise SegDataError(advice)
             raise SegDataError(
                 f'annotation {path} holds label value(s) {bad}{note}; expected '
                 f'0..{self.num_classes - 1} or the ignore index {self.ignore_index}'
             )
+        if not (seg != self.ignore_index).any():
+            self._empty_map(path, bool(results.get('reduce_zero_label')))
         return results
+
+    def _empty_map(self, path, reduced):
+        note = ' (0 in the file, which reduce_zero_label ignores)' if reduced else ''
+        what = (
+            f'annotation {path} has no valid pixel: every pixel is the ignore index '
+            f'{self.ignore_index}{note}'
+        )
+        if not self.allow_empty:
+            raise SegDataError(
+                f'{what}; fix or drop the map, or set allow_empty=True on CheckSegAnnotation'
+            )
+        self.empty_maps += 1
+        if self.empty_maps == 1:
+            print_log(
+                f'{what}; let through (allow_empty=True): the first of such maps, only this one '
+                'is reported',
+                logger='current',
+                level=logging.WARNING,
+            )
 
     def __repr__(self):
         name = type(self).__name__
-        return f'{name}(num_classes={self.num_classes}, ignore_index={self.ignore_index})'
+        return (
+            f'{name}(num_classes={self.num_classes}, ignore_index={self.ignore_index}, '
+            f'allow_empty={self.allow_empty})'
+        )
 
 
 class CheckedSegDatasetMixin(CheckedSamplesMixin):
@@ -134,8 +173,10 @@ class CheckedSegDatasetMixin(CheckedSamplesMixin):
                     'dataset only'
                 )
         paths = [d['seg_map_path'] for d in data_list if d.get('seg_map_path')]
+        steps = getattr(self.pipeline, 'transforms', [])
+        allow_empty = any(getattr(t, 'allow_empty', False) for t in steps)
         problem = label_problem(
-            spread(paths), len(classes), self.ignore_index, self.reduce_zero_label
+            spread(paths), len(classes), self.ignore_index, self.reduce_zero_label, allow_empty
         )
         if problem:
             raise SegDataError(problem)

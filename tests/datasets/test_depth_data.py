@@ -30,6 +30,7 @@ from pvtv2_dense.datasets.transforms import (
 from pvtv2_dense.engine import DepthPredictionWriterHook
 from pvtv2_dense.errors import ConfigError, DataError
 from pvtv2_dense.evaluation import CroppedDepthMetric
+from tests.helpers.bad_data_workspace import write_labeled_mat
 from tests.helpers.common import ROOT, tree_digest
 
 
@@ -329,37 +330,10 @@ def test_flip_tta_averages_with_the_unflipped_flip():
     assert (plain - flipped).abs().max() > 1e-4  # the flip really changes the prediction
 
 
-def _write_fake_labeled_mat(path, n=3, h=12, w=16):
-    import h5py
-
-    rng = np.random.default_rng(0)
-    # Smooth, channel-distinct frames (R ramps along x, G along y): JPEG keeps them, and a
-    # transposed or channel-swapped frame would not match.
-    yy, xx = np.mgrid[0:h, 0:w]
-    rgb = np.stack(
-        [
-            np.stack([xx * 255 // w, yy * 255 // h, np.full_like(xx, 60 * (i + 1))], -1)
-            for i in range(n)
-        ]
-    ).astype(np.uint8)
-    depth = rng.uniform(0.5, 9.0, (n, h, w)).astype(np.float32)
-    depth[0, 0, 0] = 0.0
-    with h5py.File(path, 'w') as f:
-        # MATLAB v7.3 stores H x W x 3 x N column-major: h5py sees the reverse (N, 3, W, H).
-        f['images'] = rgb.transpose(0, 3, 2, 1)
-        f['depths'] = depth.transpose(0, 2, 1)
-        refs = []
-        for name in ('kitchen', 'bedroom', 'office')[:n]:
-            f[f'#refs#/{name}'] = np.array([[ord(c)] for c in name], np.uint16)
-            refs.append(f[f'#refs#/{name}'].ref)
-        f.create_dataset('sceneTypes', data=np.array([refs]), dtype=h5py.ref_dtype)
-    return rgb, depth
-
-
 def test_nyu_labeled_mat_converter(tmp_path):
     from scipy.io import savemat
 
-    rgb, depth = _write_fake_labeled_mat(tmp_path / 'labeled.mat')
+    rgb, depth = write_labeled_mat(tmp_path / 'labeled.mat')
     savemat(tmp_path / 'splits.mat', dict(trainNdxs=np.array([[1], [3]]), testNdxs=np.array([[2]])))
     out = tmp_path / 'nyu'
     tool = osp.join(ROOT, 'tools/dataset_converters/nyu_labeled_mat.py')
@@ -385,6 +359,24 @@ def test_nyu_labeled_mat_converter(tmp_path):
     assert d0[0, 0] == 0  # invalid stays invalid
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode != 0 and 'exists' in again.stderr  # nothing overwritten silently
+
+
+@pytest.mark.parametrize('scene', ['../../escaped', 'ABSOLUTE', 'a/b'])
+def test_nyu_labeled_mat_scene_names_stay_in_the_output(tmp_path, scene, capsys):
+    """Scene names from the .mat become file names: one that leaves the output is refused."""
+    import runpy
+
+    scene = str(tmp_path / 'elsewhere' / 'escaped') if scene == 'ABSOLUTE' else scene
+    write_labeled_mat(tmp_path / 'labeled.mat', scenes=('kitchen', scene, 'office'))
+    out = tmp_path / 'a' / 'b' / 'nyu'
+    tool = runpy.run_path(osp.join(ROOT, 'tools/dataset_converters/nyu_labeled_mat.py'))
+    with pytest.raises(SystemExit) as done:
+        tool['main']([str(tmp_path / 'labeled.mat'), str(out)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 2 and len(lines) == 1, lines
+    assert str(tmp_path / 'labeled.mat') in lines[0] and repr(scene) in lines[0]
+    written = sorted(str(p) for p in tmp_path.rglob('*') if p.is_file())
+    assert written == [str(tmp_path / 'labeled.mat')]  # nothing written, in or out
 
 
 def test_checked_depth_loading_lets_inference_through():

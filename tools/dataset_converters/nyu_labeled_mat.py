@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from pvtv2_dense.cli import CLIError, ToolParser, atomic_output, cli_entry, one_line
+from pvtv2_dense.datasets.confine import name_problem
 
 
 def _scene_types(f, n):
@@ -37,6 +38,20 @@ def _scene_types(f, n):
         chars = np.asarray(f[ref]).reshape(-1)
         names.append(''.join(chr(int(c)) for c in chars).strip().replace(' ', '_') or None)
     return names + [None] * (n - len(names))
+
+
+def _check_scene_names(mat_path, scenes):
+    """Scene names become file names: each must be one plain name (nothing that leaves the
+    output folder, such as ``../x`` or ``/x``)."""
+    for i, scene in enumerate(scenes):
+        if scene is None:
+            continue
+        problem = name_problem(scene) or ("holds a '/'" if '/' in scene else '')
+        if problem:
+            raise CLIError(
+                f'{mat_path}: scene name {scene!r} of frame {i + 1} {problem}; expected a plain '
+                'file name (letters, digits, _)'
+            )
 
 
 def _read_splits(path, n):
@@ -85,6 +100,7 @@ def convert(mat_path, out_dir, splits=None, default_split='test', force=False):
         n = images.shape[0]
         split_of = _read_splits(splits, n) if splits else {i: default_split for i in range(n)}
         scenes = _scene_types(f, n)
+        _check_scene_names(mat_path, scenes)
         targets = []
         for i in sorted(split_of):
             name = f'{scenes[i] or "nyu"}_{i + 1:05d}'
