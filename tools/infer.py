@@ -3,6 +3,7 @@ segmentation (the config decides).
 
 Examples:
     python tools/infer.py demo.jpg --config CONFIG --checkpoint CKPT
+    python tools/infer.py segformer_mit-b0_ade20k-512x512 demo.jpg   # a released model by name
     python tools/infer.py photos/ --config CONFIG --checkpoint CKPT --out-dir out/ --save-raw
     python tools/infer.py a.png b.jpg --config DET_CONFIG --checkpoint CKPT --score-thr 0.5
 
@@ -38,6 +39,7 @@ from pvtv2_dense.apis.inference import (
     task_of,
 )
 from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config
+from pvtv2_dense.zoo import infer_args
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -45,8 +47,8 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 def parse_args(argv=None):
     parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('inputs', nargs='+', metavar='IMAGE', help='image files or folders')
-    parser.add_argument('--config', required=True, help='config file')
-    parser.add_argument('--checkpoint', required=True, help='checkpoint that fits the config')
+    parser.add_argument('--config', help='config file (default: that of a released model NAME)')
+    parser.add_argument('--checkpoint', help='checkpoint that fits the config')
     parser.add_argument('--out-dir', default='outputs', help='output folder (default: outputs)')
     parser.add_argument('--save-raw', action='store_true', help='also write raw predictions')
     parser.add_argument(
@@ -227,6 +229,10 @@ def run_one(model, pipeline, visualizer, path, name, args, dirs, class_names):
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
+    # infer.py NAME IMAGES...: a released model by name (pvtv2_dense/zoo/manifest.yml).
+    args.inputs, args.config, args.checkpoint, args.cfg_options = infer_args(
+        args.inputs, args.config, args.checkpoint, args.cfg_options
+    )
     paths = collect_images(args.inputs)
     cfg = load_config(args.config, args.cfg_options)
     names = output_names(paths)

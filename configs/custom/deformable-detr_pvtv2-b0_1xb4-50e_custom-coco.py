@@ -5,7 +5,7 @@ data_root = 'data/my_coco/'  # annotations/{train,val}.json, images in train/ an
 classes = ('cat', 'dog')  # names of the JSON's "categories", in the order you want the labels
 palette = [(220, 20, 60), (0, 0, 142)]  # one (R, G, B) per class, for drawing
 img_scale = (1333, 800)  # (long, short) side limits images are resized within
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights (README); None: from scratch
 # ---------------------------------------------------------------------------------------------
 # The JSON is checked on load (CheckedCocoDataset): missing fields, unknown images or
 # categories, boxes outside their image, classes absent from "categories" stop with one line.

@@ -4,7 +4,7 @@ data_root = 'data/my_depth'  # images/{train,val}/NAME.jpg, annotations/{train,v
 depth_scale = 1000  # depth PNG units per metre: 1000 for uint16 millimetres, 256 for KITTI's
 max_depth = 10.0  # metres: the head predicts 0..max_depth; farther pixels are not evaluated
 crop_size = (448, 576)  # training crop (height, width); smaller images are padded
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights (README); None: from scratch
 # ---------------------------------------------------------------------------------------------
 # Checked on load (CheckedNYUDataset, LoadCheckedDepthAnnotation): every image needs its depth
 # PNG (same name), single-channel uint16, of the image's size, with valid (non-zero) pixels.

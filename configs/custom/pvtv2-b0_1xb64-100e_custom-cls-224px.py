@@ -4,7 +4,7 @@
 data_root = 'data/my_cls'  # train/CLASS/*.jpg and val/CLASS/*.jpg (any image extension)
 classes = ('cat', 'dog', 'horse')  # the class folder names; label i is classes[i]
 img_size = 224  # training crop and test size
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights (README); None: from scratch
 # ---------------------------------------------------------------------------------------------
 # Checked on load (ImageNetFolder, CheckedLoadImage): a class folder that is missing or holds no
 # images, or an image that does not decode, stops with the folder or file named.

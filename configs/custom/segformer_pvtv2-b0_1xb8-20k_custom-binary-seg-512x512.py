@@ -7,7 +7,7 @@ classes = ('background', 'foreground')  # mask value 0 and 1
 palette = [(0, 0, 0), (255, 255, 255)]  # one (R, G, B) per class, for drawing
 reduce_zero_label = False  # keep False: 0 is the background class, not "unlabelled"
 crop_size = (512, 512)  # training crop (height, width); images are resized around it
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights (README); None: from scratch
 # ---------------------------------------------------------------------------------------------
 # The masks are checked when the dataset is built (CheckedSegDataset): 0/255 masks,
 # reduce_zero_label=True on 0/1 masks or a value above 1 stops with one line saying what to set.

@@ -5,7 +5,7 @@ classes = ('background', 'person', 'car')  # value i in the label PNGs is classe
 palette = [(0, 0, 0), (220, 20, 60), (0, 0, 142)]  # one (R, G, B) per class, for drawing
 reduce_zero_label = False  # True only if 0 in the PNGs means "unlabelled" and classes start at 1
 crop_size = (512, 512)  # training crop (height, width); images are resized around it
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights (README); None: from scratch
 # ---------------------------------------------------------------------------------------------
 # The label PNGs are checked when the dataset is built (CheckedSegDataset): a 0/255 binary mask,
 # reduce_zero_label on 0/1 masks or a value above len(classes) - 1 stops with one line.

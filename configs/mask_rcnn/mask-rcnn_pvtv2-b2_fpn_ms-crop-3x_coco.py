@@ -9,7 +9,7 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(
-        arch='b2', init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth')
+        arch='b2', init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2')
     ),
     neck=dict(in_channels=[64, 128, 320, 512]),
 )
