@@ -40,12 +40,12 @@ from pvtv2_dense.cli import (
     load_config,
     refuse_overwrite,
 )
-from pvtv2_dense.zoo import released_model_args
 from pvtv2_dense.evaluation import (
     direct_panoptic_results,
     panoptic_evaluators,
     publish_panoptic_results,
 )
+from pvtv2_dense.zoo import released_model_args
 
 
 def parse_args(argv=None):
@@ -144,7 +144,9 @@ def main(argv=None):
         args.config, args.checkpoint, args.cfg_options
     )
     if args.checkpoint is None:
-        raise CLIError('give a checkpoint after the config (only a released model name implies one)')
+        raise CLIError(
+            'give a checkpoint after the config (only a released model name implies one)'
+        )
     if not is_url(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise CLIError(f'checkpoint {args.checkpoint} does not exist')
     cfg = build_cfg(args)

@@ -37,6 +37,9 @@ def check_entry(name, entry):
         raise ConfigError(f'{where}: names are lower case, digits, and . _ - (no slashes)')
     if entry.get('kind') not in KINDS:
         raise ConfigError(f'{where}: kind must be one of {KINDS}, got {entry.get("kind")!r}')
+    for key in ('task', 'dataset', 'eps'):
+        if not entry.get(key):
+            raise ConfigError(f'{where}: needs its {key}')
     sources = entry.get('sources')
     if not isinstance(sources, list):
         raise ConfigError(f'{where}: sources must be a list (empty when only a page offers it)')
@@ -50,7 +53,7 @@ def check_entry(name, entry):
         raise ConfigError(f'{where}: a runnable model needs the config that reproduces it')
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_manifest(path=MANIFEST) -> dict:
     """All entries of the manifest at ``path``, checked, by name.
 

@@ -2,13 +2,6 @@
 read by the same safe loader as local files: a good file loads, a malicious one is refused in
 one line naming the URL and nothing in it runs. Served from 127.0.0.1 (no network needed)."""
 
-import hashlib
-import http.server
-import os
-import os.path as osp
-import socket
-import threading
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -21,6 +14,7 @@ from pvtv2_dense.models.backbones import PVTv2
 from tests.helpers.checkpoint_server import HF_COMMIT, serve, write_evil
 from tests.helpers.common import TINY_ARCH, tiny_seg_cfg
 from tests.helpers.tools import load_tool
+
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):

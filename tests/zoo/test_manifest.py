@@ -50,30 +50,27 @@ def test_publisher_comes_first():
         assert urls[1].startswith('hf://OpenGVLab/')
 
 
+GOOD_SOURCE = dict(url='https://x/y-0123abcd.pth', layout='official', anchor='a README')
+
+
 @pytest.mark.parametrize(
-    'entry, message',
+    'change, message',
     [
-        (dict(kind='weights', sources=[]), 'kind must be one of'),
-        (dict(kind='model', sources=[dict(url='ftp://x/y.pth')]), 'needs a url'),
-        (
-            dict(kind='model', sources=[dict(url='https://x/y.pth', layout='a', anchor='b')],
-                 hash_prefix='x'),
-            None,
-        ),
-        (
-            dict(kind='model', sources=[dict(url='https://x/y.pth', layout='a', anchor='b',
-                                             sha256='abc')]),
-            '64 hex digits',
-        ),
-        (dict(kind='model', sources=[]), 'needs a file name and a page'),
-        (
-            dict(kind='model', sources=[dict(url='https://x/y.pth', layout='a', anchor='b')],
-                 convert='segformer'),
-            'needs the config',
-        ),
+        (dict(), None),
+        (dict(kind='weights'), 'kind must be one of'),
+        (dict(dataset=None), 'needs its dataset'),
+        (dict(sources=[dict(url='ftp://x/y.pth')]), 'needs a url'),
+        (dict(sources=[dict(GOOD_SOURCE, sha256='abc')]), '64 hex digits'),
+        (dict(sources=[dict(GOOD_SOURCE, hash_prefix='XYZ')]), 'is not lower-case hex'),
+        (dict(sources=[dict(url='https://x/y.pth')]), 'its key layout and the anchor'),
+        (dict(sources=[]), 'needs a file name and a page'),
+        (dict(convert='segformer'), 'needs the config'),
+        (dict(convert='magic', config='a.py'), 'convert must be one of'),
     ],
 )
-def test_malformed_entries_are_refused(entry, message):
+def test_malformed_entries_are_refused(change, message):
+    entry = dict(kind='model', task='t', dataset='d', eps='official', sources=[GOOD_SOURCE])
+    entry.update(change)
     if message is None:
         check_entry('ok_name', entry)
         return

@@ -62,6 +62,7 @@ def test_names_that_do_not_run_say_why(zoo_env):
     assert released_model_args('a/b.py', 'c.pth', None) == ('a/b.py', 'c.pth', None)
 
 
+@pytest.mark.slow  # reason: SegFormer-b0 at 2048x512 (its test resize) on CPU, ~15 s
 def test_infer_tool_runs_a_released_model_by_name(served_segformer, tmp_path):
     photo = tmp_path / 'photo.jpg'
     mmcv.imwrite(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8), photo)

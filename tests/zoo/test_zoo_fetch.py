@@ -99,7 +99,7 @@ def test_malicious_pickle_by_name_is_refused_and_never_runs(mirror, zoo_env):
 @pytest.mark.parametrize(
     'name, message',
     [
-        ('pvt_v2_b9', "not a name of the weights manifest (did you mean 'pvt_v2_b"),
+        ('pvt_v2_b9', "nor a name of the weights manifest (did you mean 'pvt_v2_b"),
         ('pvt_v2_b4', 'is not in the mirror PVTV2_DENSE_MIRROR='),
     ],
 )
