@@ -69,11 +69,12 @@ def _model(name, entry, measured):
     }
     if entry.get('metric'):
         metric = entry['metric']
+        extra = {'mask AP': metric['mask_ap']} if 'mask_ap' in metric else {}
         model['Results'] = [
             {
                 'Task': entry['task'].title(),
                 'Dataset': metric['dataset'],
-                'Metrics': {metric['name']: metric['value']},
+                'Metrics': {metric['name']: metric['value'], **extra},
             }
         ]
     return folder, model
@@ -115,8 +116,9 @@ def table(metafile):
         meta = m['Metadata']
         result = '-'
         if m.get('Results'):
-            ((metric, value),) = m['Results'][0]['Metrics'].items()
-            result = f'{metric} {_cell(value)} ({m["Results"][0]["Dataset"]})'
+            found = m['Results'][0]['Metrics'].items()
+            result = ', '.join(f'{k} {_cell(v)}' for k, v in found)
+            result += f' ({m["Results"][0]["Dataset"]})'
         flops = f'{_cell(meta.get("FLOPs (G)"))} ({meta["FLOPs input"]})'
         cfg = osp.basename(m['Config'])
         link = _link(m['Weights'])
@@ -158,10 +160,43 @@ def anchors_table(entries=None):
     return '\n'.join(rows)
 
 
+def _span(values, fmt='{:g}'):
+    values = [v for v in values if v is not None]
+    if not values:
+        return '-'
+    low, high = min(values), max(values)
+    return fmt.format(low) if low == high else f'{fmt.format(low)} - {fmt.format(high)}'
+
+
+def summary_table(files):
+    """One row per collection: how many models run by name, their params, GFLOPs and results."""
+    rows = [
+        '| released models | run by name | params (M) | GFLOPs | published |',
+        '|---|---|---|---|---|',
+    ]
+    for path, content in files.items():
+        if '/' not in path:
+            continue
+        models = content['Models']
+        meta = [m['Metadata'] for m in models]
+        results = {}
+        for m in models:
+            for r in m.get('Results', []):
+                for metric, value in r['Metrics'].items():
+                    results.setdefault(f'{metric} ({r["Dataset"]})', []).append(value)
+        published = '; '.join(f'{k} {_span(v)}' for k, v in results.items()) or '-'
+        rows.append(
+            f'| [{content["Collections"][0]["Name"]}](docs/model_zoo.md) | {len(models)} '
+            f'| {_span([x.get("Parameters (M)") for x in meta])} '
+            f'| {_span([x.get("FLOPs (G)") for x in meta])} | {published} |'
+        )
+    return '\n'.join(rows)
+
+
 def tables(files):
-    """``{collection folder: markdown table}`` for every metafile, and the anchors table."""
+    """``{marker: markdown table}``: one per metafile, the summary and the anchors table."""
     tabs = {path.split('/')[1]: table(content) for path, content in files.items() if '/' in path}
-    return {**tabs, 'anchors': anchors_table()}
+    return {**tabs, 'summary': summary_table(files), 'anchors': anchors_table()}
 
 
 def fill_tables(text, tabs, prefix=''):
