@@ -5,7 +5,7 @@ offline cluster serves through PVTV2_DENSE_MIRROR (docs/model_zoo.md).
 Examples:
     python tools/download.py --list
     python tools/download.py pvt_v2_b2 segformer_mit-b0_ade20k-512x512
-    python tools/download.py pvt_v2_b0 glpn_nyu --out /shared/pvtv2_mirror
+    python tools/download.py pvt_v2_b0 glpn_nyu --out /mnt/pvtv2_mirror
 """
 
 import argparse
