@@ -162,10 +162,10 @@ def infer_args(inputs, config, checkpoint, cfg_options):
                 'give --config and --checkpoint, or a released model name before the images '
                 '(python tools/download.py --list names them)'
             )
+        if not inputs[1:]:
+            raise ConfigError('no images given after the model name')
         config, checkpoint, cfg_options = released_model_args(inputs[0], checkpoint, cfg_options)
         inputs = inputs[1:]
-        if not inputs:
-            raise ConfigError('no images given after the model name')
     if not checkpoint:
         raise ConfigError('--checkpoint is required with --config')
     return inputs, config, checkpoint, cfg_options
