@@ -88,3 +88,23 @@ def test_test_tool_evaluates_a_released_model_by_name(served_segformer, ade_root
     )
     metrics = json.loads((work / 'test_metrics.json').read_text())
     assert 'mIoU' in metrics
+
+
+def test_detector_backbone_in_any_layout_is_converted_and_heads_kept():
+    from pvtv2_dense.checkpoint import to_official
+    from pvtv2_dense.models.backbones import PVTv2
+    from pvtv2_dense.zoo.models import convert
+    from tests.helpers.common import TINY_ARCH
+
+    ours = PVTv2(arch=TINY_ARCH).state_dict()
+    official = {f'module.backbone.{k}': v for k, v in to_official(ours).items()}
+    heads = {
+        'neck.fpn_convs.0.conv.weight': torch.ones(2),
+        'bbox_head.retina_cls.bias': torch.ones(3),
+    }
+    out = convert('detector', {**official, **{f'module.{k}': v for k, v in heads.items()}})
+    assert set(out) == {f'backbone.{k}' for k in ours} | set(heads)
+    for key, value in ours.items():
+        torch.testing.assert_close(out[f'backbone.{key}'], value)
+    with pytest.raises(CheckpointError, match='no backbone'):
+        convert('detector', heads)
