@@ -37,6 +37,7 @@ def _logits(model, x):
         return model.decode_head.forward(model.extract_feat(x))
 
 
+@pytest.mark.slow  # reason: builds HF SegFormer-b0 and ours twice on CPU, ~14 s on a loaded machine
 def test_init_model_by_name_computes_hf_logits(served_segformer, monkeypatch):
     hf, mirror = served_segformer
     model = init_model(NAME, device='cpu', cfg_options=HF_EPS)
