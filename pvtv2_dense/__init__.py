@@ -8,6 +8,10 @@ from .checkpoint.safety import install_safe_checkpoint_loading
 
 install_safe_checkpoint_loading()
 
+from .zoo.packaged import install_package_configs  # noqa: E402
+
+install_package_configs()  # `_base_ = 'pvtv2_dense::PATH'` works from any folder
+
 # Registers the models, datasets, transforms, hooks and metrics.
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402

@@ -3,6 +3,7 @@ detection, panoptic segmentation or classification (the config decides).
 
 Examples:
     python tools/infer.py demo.jpg --config CONFIG --checkpoint CKPT
+    python tools/infer.py segformer_mit-b0_ade20k-512x512 demo.jpg   # a released model by name
     python tools/infer.py photos/ --config CONFIG --checkpoint CKPT --out-dir out/ --save-raw
     python tools/infer.py a.png b.jpg --config DET_CONFIG --checkpoint CKPT --score-thr 0.5
     python tools/infer.py clip.mp4 --config CONFIG --checkpoint CKPT          # annotated video
@@ -41,6 +42,7 @@ from mmengine.config import DictAction
 
 from pvtv2_dense.apis.infer import DEFAULT_MAX_PIXELS, InferOptions, run_infer
 from pvtv2_dense.cli import ToolParser, cli_entry, load_config
+from pvtv2_dense.zoo import infer_args
 
 
 def parse_args(argv=None):
@@ -48,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument(
         'inputs', nargs='+', metavar='INPUT', help='images, folders, videos, camera index, URLs'
     )
-    parser.add_argument('--config', required=True, help='config file')
+    parser.add_argument('--config', help='config file (default: that of a released model NAME)')
     parser.add_argument('--checkpoint', help='checkpoint that fits the config (PyTorch)')
     parser.add_argument('--onnx', help='ONNX export of the config (ONNX Runtime), not --checkpoint')
     parser.add_argument('--out-dir', default='outputs', help='output folder (default: outputs)')
@@ -81,6 +83,10 @@ def parse_args(argv=None):
 @cli_entry
 def main(argv=None):
     args = parse_args(argv)
+    # infer.py NAME INPUTS...: a released model by name (pvtv2_dense/zoo/manifest.yml).
+    args.inputs, args.config, args.checkpoint, args.cfg_options = infer_args(
+        args.inputs, args.config, args.checkpoint, args.cfg_options
+    )
     options = InferOptions(
         inputs=tuple(args.inputs),
         **{k: v for k, v in vars(args).items() if k not in ('inputs', 'cfg_options')},

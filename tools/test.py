@@ -2,6 +2,7 @@
 
 Examples:
     python tools/test.py CONFIG work_dirs/run1/iter_600.pth
+    python tools/test.py segformer_mit-b0_ade20k-512x512   # a released model by name
     python tools/test.py CONFIG CKPT --show-dir vis/ --out preds.pkl
     python tools/test.py PANOPTIC_CONFIG CKPT --out results/   # COCO panoptic PNGs + JSON
     python tools/test.py CONFIG CKPT --show-dir vis/ --overwrite   # again, over the last run's
@@ -51,13 +52,16 @@ from pvtv2_dense.evaluation import (
     panoptic_evaluators,
     publish_panoptic_results,
 )
+from pvtv2_dense.zoo import released_model_args
 
 
 def parse_args(argv=None):
     parser = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', help='config file path, or a released model name (the zoo)')
     parser.add_argument(
-        'checkpoint', help='checkpoint file, http(s):// URL or hf://OWNER/REPO/FILE (cached)'
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file, http(s):// URL or hf://OWNER/REPO/FILE (cached); a name implies it',
     )
     parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument(
@@ -157,6 +161,14 @@ def build_cfg(args):
 def main(argv=None):
     args = parse_args(argv)
     check_launcher_env(args.launcher)
+    # test.py NAME: a released model's config and converted weights (pvtv2_dense/zoo).
+    args.config, args.checkpoint, args.cfg_options = released_model_args(
+        args.config, args.checkpoint, args.cfg_options
+    )
+    if args.checkpoint is None:
+        raise CLIError(
+            'give a checkpoint after the config (only a released model name implies one)'
+        )
     if not is_url(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise CLIError(f'checkpoint {args.checkpoint} does not exist')
     cfg = build_cfg(args)

@@ -22,7 +22,7 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         attn_impl='auto',
         ffn_impl='auto',
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth'),
+        init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2'),
     ),
     # Stages 1-3 (strides 8-32) plus P6, P7 from P5 (add_extra_convs='on_output').
     neck=dict(

@@ -4,11 +4,13 @@ data_root = 'data/my_depth'  # images/{train,val}/NAME.jpg, annotations/{train,v
 depth_scale = 1000  # depth PNG units per metre: 1000 for uint16 millimetres, 256 for KITTI's
 max_depth = 10.0  # metres: the head predicts 0..max_depth; farther pixels are not evaluated
 crop_size = (448, 576)  # training crop (height, width); smaller images are padded
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+img_suffix = '.jpg'  # your images' file ending: '.png' for PNG images
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights by name (docs/model_zoo.md), a file or None
 # ---------------------------------------------------------------------------------------------
 # Checked on load (CheckedNYUDataset, LoadCheckedDepthAnnotation): every image needs its depth
 # PNG (same name), single-channel uint16, of the image's size, with valid (non-zero) pixels.
-_base_ = ['../glpn/glpn_pvtv2-b0_4xb3-25e_nyu-448x576.py']
+# A shipped config by package-scoped name: a copy of this file works from any folder.
+_base_ = ['pvtv2_dense::glpn/glpn_pvtv2-b0_4xb3-25e_nyu-448x576.py']
 meta_keys = (
     'img_path',
     'depth_map_path',
@@ -47,7 +49,7 @@ tta_pipeline = [
     ),
 ]
 _dataset = dict(
-    type='CheckedNYUDataset', data_root=data_root, img_suffix='.jpg', depth_map_suffix='.png'
+    type='CheckedNYUDataset', data_root=data_root, img_suffix=img_suffix, depth_map_suffix='.png'
 )
 train_dataloader = dict(
     batch_size=8,

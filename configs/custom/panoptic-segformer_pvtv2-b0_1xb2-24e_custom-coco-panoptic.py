@@ -6,11 +6,12 @@ thing_classes = ('person', 'car')  # countable objects: "isthing": 1 in the JSON
 stuff_classes = ('road', 'sky')  # amorphous regions: "isthing": 0
 palette = [(220, 20, 60), (0, 0, 142), (128, 64, 128), (70, 130, 180)]  # things, then stuff
 img_scale = (1333, 800)  # (long, short) side limits images are resized within
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights by name (docs/model_zoo.md), a file or None
 # ---------------------------------------------------------------------------------------------
 # Checked on load (CheckedCocoPanopticDataset, CheckedLoadPanopticAnnotations): JSON fields,
 # known categories, every PNG present, of its image's size and holding every listed segment.
-_base_ = ['../panoptic_segformer/panoptic-segformer_pvtv2-b0_8xb1-24e_coco-panoptic.py']
+# A shipped config by package-scoped name: a copy of this file works from any folder.
+_base_ = ['pvtv2_dense::panoptic_segformer/panoptic-segformer_pvtv2-b0_8xb1-24e_coco-panoptic.py']
 metainfo = dict(
     thing_classes=thing_classes,
     stuff_classes=stuff_classes,

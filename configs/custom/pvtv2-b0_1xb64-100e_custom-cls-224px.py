@@ -4,11 +4,12 @@
 data_root = 'data/my_cls'  # train/CLASS/*.jpg and val/CLASS/*.jpg (any image extension)
 classes = ('cat', 'dog', 'horse')  # the class folder names; label i is classes[i]
 img_size = 224  # training crop and test size
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights by name (docs/model_zoo.md), a file or None
 # ---------------------------------------------------------------------------------------------
 # Checked on load (ImageNetFolder, CheckedLoadImage): a class folder that is missing or holds no
 # images, or an image that does not decode, stops with the folder or file named.
-_base_ = ['../pvtv2_cls/pvtv2-b0_8xb128-300e_in1k.py']
+# A shipped config by package-scoped name: a copy of this file works from any folder.
+_base_ = ['pvtv2_dense::pvtv2_cls/pvtv2-b0_8xb128-300e_in1k.py']
 num_classes = len(classes)
 train_pipeline = [
     dict(type='CheckedLoadImage'),

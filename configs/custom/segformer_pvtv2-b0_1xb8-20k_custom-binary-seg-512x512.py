@@ -7,11 +7,13 @@ classes = ('background', 'foreground')  # mask value 0 and 1
 palette = [(0, 0, 0), (255, 255, 255)]  # one (R, G, B) per class, for drawing
 reduce_zero_label = False  # keep False: 0 is the background class, not "unlabelled"
 crop_size = (512, 512)  # training crop (height, width); images are resized around it
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+img_suffix = '.jpg'  # your images' file ending: '.png' for PNG images
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights by name (docs/model_zoo.md), a file or None
 # ---------------------------------------------------------------------------------------------
 # The masks are checked when the dataset is built (CheckedSegDataset): 0/255 masks,
 # reduce_zero_label=True on 0/1 masks or a value above 1 stops with one line saying what to set.
-_base_ = ['../segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py']
+# A shipped config by package-scoped name: a copy of this file works from any folder.
+_base_ = ['pvtv2_dense::segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py']
 metainfo = dict(classes=classes, palette=palette)
 num_classes = len(classes)
 img_scale = (4 * crop_size[1], crop_size[0])
@@ -51,7 +53,7 @@ _dataset = dict(
     data_root=data_root,
     metainfo=metainfo,
     reduce_zero_label=reduce_zero_label,
-    img_suffix='.jpg',
+    img_suffix=img_suffix,
     seg_map_suffix='.png',
 )
 train_dataloader = dict(

@@ -5,11 +5,13 @@ classes = ('background', 'person', 'car')  # value i in the label PNGs is classe
 palette = [(0, 0, 0), (220, 20, 60), (0, 0, 142)]  # one (R, G, B) per class, for drawing
 reduce_zero_label = False  # True only if 0 in the PNGs means "unlabelled" and classes start at 1
 crop_size = (512, 512)  # training crop (height, width); images are resized around it
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1K weights (README); None: from scratch
+img_suffix = '.jpg'  # your images' file ending: '.png' for PNG images
+checkpoint = 'pvt_v2_b0'  # ImageNet-1K weights by name (docs/model_zoo.md), a file or None
 # ---------------------------------------------------------------------------------------------
 # The label PNGs are checked when the dataset is built (CheckedSegDataset): a 0/255 binary mask,
 # reduce_zero_label on 0/1 masks or a value above len(classes) - 1 stops with one line.
-_base_ = ['../segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py']
+# A shipped config by package-scoped name: a copy of this file works from any folder.
+_base_ = ['pvtv2_dense::segformer/segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py']
 metainfo = dict(classes=classes, palette=palette)
 num_classes = len(classes)
 img_scale = (4 * crop_size[1], crop_size[0])
@@ -49,7 +51,7 @@ _dataset = dict(
     data_root=data_root,
     metainfo=metainfo,
     reduce_zero_label=reduce_zero_label,
-    img_suffix='.jpg',
+    img_suffix=img_suffix,
     seg_map_suffix='.png',
 )
 train_dataloader = dict(

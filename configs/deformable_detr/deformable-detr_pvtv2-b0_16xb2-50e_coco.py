@@ -9,7 +9,7 @@ model = dict(
     backbone=dict(
         drop_path_rate=0.1,
         # ImageNet-1K weights from whai362/PVT (any format pvtv2_dense converts; see README).
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth'),
+        init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b0'),
     )
 )
 

@@ -1,3 +1,3 @@
 # Deformable DETR + PVTv2-b2-li, COCO 50 epochs (same stage widths as b1: only the arch differs).
 _base_ = './deformable-detr_pvtv2-b1_16xb2-50e_coco.py'
-model = dict(backbone=dict(arch='b2-li', init_cfg=dict(checkpoint='pretrained/pvt_v2_b2_li.pth')))
+model = dict(backbone=dict(arch='b2-li', init_cfg=dict(checkpoint='pvt_v2_b2_li')))

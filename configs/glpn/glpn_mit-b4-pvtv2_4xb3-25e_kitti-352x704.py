@@ -1,6 +1,5 @@
 # Exact GLPN on KITTI (MiT-b4 == PVTv2-b4 with MLP ratio 4; inputs in [0, 1], max depth 80 m).
-# Weights: python tools/model_converters/convert_glpn.py PATH/glpn-kitti \
-#     pretrained/glpn_kitti_converted.pth
+# Weights: the published model by name (tools/test.py glpn_kitti); training starts from it.
 # layer_norm_eps unset: GLPDepth's own norms; 1e-5 reproduces HF's GLPNForDepthEstimation.
 _base_ = './glpn_pvtv2-b0_4xb3-25e_kitti-352x704.py'
 model = dict(
@@ -8,8 +7,8 @@ model = dict(
     backbone=dict(
         arch='b4',
         mlp_ratios=[4, 4, 4, 4],
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b4.pth'),
+        init_cfg=dict(type='Pretrained', checkpoint='mit_b4'),
     ),
     decode_head=dict(in_channels=[64, 128, 320, 512]),
 )
-load_from = 'pretrained/glpn_kitti_converted.pth'
+load_from = 'glpn_kitti'

@@ -1,7 +1,5 @@
 _base_ = './glpn_pvtv2-b0_4xb3-25e_kitti-352x704.py'
 model = dict(
-    backbone=dict(
-        arch='b2-li', init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2_li.pth')
-    ),
+    backbone=dict(arch='b2-li', init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2_li')),
     decode_head=dict(in_channels=[64, 128, 320, 512]),
 )

@@ -1,3 +1,3 @@
 # Mask R-CNN + PVTv2-b2 + FPN, COCO 1x (same stage widths as b1: only the arch differs).
 _base_ = './mask-rcnn_pvtv2-b1_fpn_1x_coco.py'
-model = dict(backbone=dict(arch='b2', init_cfg=dict(checkpoint='pretrained/pvt_v2_b2.pth')))
+model = dict(backbone=dict(arch='b2', init_cfg=dict(checkpoint='pvt_v2_b2')))

@@ -8,8 +8,6 @@ _base_ = [
     '../_base_/default_runtime_det.py',
 ]
 model = dict(
-    backbone=dict(
-        arch='b2', init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth')
-    ),
+    backbone=dict(arch='b2', init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2')),
     neck=dict(in_channels=[64, 128, 320, 512]),
 )

@@ -2,6 +2,6 @@
 _base_ = './panoptic-segformer_pvtv2-b0_8xb1-24e_coco-panoptic.py'
 pvt_widths = [64, 128, 320, 512]  # hidden sizes of PVTv2-b1..b5, stages 0-3
 model = dict(
-    backbone=dict(arch='b1', init_cfg=dict(checkpoint='pretrained/pvt_v2_b1.pth')),
+    backbone=dict(arch='b1', init_cfg=dict(checkpoint='pvt_v2_b1')),
     neck=dict(in_channels=pvt_widths[1:]),  # the backbone returns stages 1-3
 )

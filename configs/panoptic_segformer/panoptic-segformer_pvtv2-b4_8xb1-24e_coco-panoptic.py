@@ -1,4 +1,4 @@
 # Panoptic SegFormer + PVTv2-b4, COCO panoptic 24 epochs (same stage widths as b1: only the arch
 # differs).
 _base_ = './panoptic-segformer_pvtv2-b1_8xb1-24e_coco-panoptic.py'
-model = dict(backbone=dict(arch='b4', init_cfg=dict(checkpoint='pretrained/pvt_v2_b4.pth')))
+model = dict(backbone=dict(arch='b4', init_cfg=dict(checkpoint='pvt_v2_b4')))

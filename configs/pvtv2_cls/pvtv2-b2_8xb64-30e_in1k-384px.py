@@ -2,8 +2,9 @@
 # 5e-6 x total batch / 512, weight decay 1e-8, min lr 5e-6). PVTv2 has no position embedding to
 # interpolate: the 224 weights load as they are. Test: shorter side int(384 * 256 / 224) = 438.
 _base_ = './pvtv2-b2_8xb128-300e_in1k.py'
-# The whole 224 classifier, head included (DeiT's --finetune); official, HF and timm files too.
-load_from = 'work_dirs/pvtv2-b2_8xb128-300e_in1k/epoch_300.pth'
+# The whole 224 classifier, head included (DeiT's --finetune): the published one by name, or
+# your own run (work_dirs/pvtv2-b2_8xb128-300e_in1k/epoch_300.pth); official, HF, timm files.
+load_from = 'pvt_v2_b2'
 train_pipeline = [
     dict(type='CheckedLoadImage'),
     dict(type='ClsRandomResizedCrop', size=384, interpolation='bicubic'),

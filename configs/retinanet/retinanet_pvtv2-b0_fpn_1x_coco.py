@@ -9,7 +9,7 @@ _base_ = [
 model = dict(
     backbone=dict(
         # ImageNet-1K weights from whai362/PVT (any format pvtv2_dense converts; see README).
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth')
+        init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b0')
     )
 )
 # AdamW lr 1e-4, weight decay 1e-4, no gradient clipping; 8 GPUs x 2 images.

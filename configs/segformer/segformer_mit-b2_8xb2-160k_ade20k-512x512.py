@@ -1,4 +1,4 @@
 # SegFormer MiT-b2 (PVTv2-b2 with mlp ratios 4); loads SegFormer's own mit_b2 weights.
 _base_ = ['./segformer_pvtv2-b2_8xb2-160k_ade20k-512x512.py']
-checkpoint = 'pretrained/mit_b2.pth'
+checkpoint = 'mit_b2'
 model = dict(backbone=dict(mlp_ratios=[4, 4, 4, 4], init_cfg=dict(checkpoint=checkpoint)))

@@ -1,4 +1,4 @@
 # SegFormer MiT-b5 (PVTv2-b5 with mlp ratios 4); loads SegFormer's own mit_b5 weights.
 _base_ = ['./segformer_pvtv2-b5_8xb1-160k_cityscapes-1024x1024.py']
-checkpoint = 'pretrained/mit_b5.pth'
+checkpoint = 'mit_b5'
 model = dict(backbone=dict(mlp_ratios=[4, 4, 4, 4], init_cfg=dict(checkpoint=checkpoint)))

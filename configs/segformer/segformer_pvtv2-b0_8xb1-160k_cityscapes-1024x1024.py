@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/schedules/schedule_160k_segformer.py',
 ]
 crop_size = (1024, 1024)
-checkpoint = 'pretrained/pvt_v2_b0.pth'
+checkpoint = 'pvt_v2_b0'
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/schedules/schedule_160k_segformer.py',
 ]
 crop_size = (512, 512)
-checkpoint = 'pretrained/pvt_v2_b0.pth'  # ImageNet-1k weights, any format (see README)
+checkpoint = 'pvt_v2_b0'  # ImageNet-1k weights, any format (see README)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),

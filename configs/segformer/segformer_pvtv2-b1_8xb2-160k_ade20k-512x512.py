@@ -1,5 +1,5 @@
 _base_ = ['./segformer_pvtv2-b0_8xb2-160k_ade20k-512x512.py']
-checkpoint = 'pretrained/pvt_v2_b1.pth'
+checkpoint = 'pvt_v2_b1'
 model = dict(
     backbone=dict(arch='b1', init_cfg=dict(checkpoint=checkpoint)),
     decode_head=dict(in_channels=[64, 128, 320, 512]),

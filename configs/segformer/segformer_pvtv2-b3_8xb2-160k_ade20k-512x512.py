@@ -1,3 +1,3 @@
 _base_ = ['./segformer_pvtv2-b2_8xb2-160k_ade20k-512x512.py']
-checkpoint = 'pretrained/pvt_v2_b3.pth'
+checkpoint = 'pvt_v2_b3'
 model = dict(backbone=dict(arch='b3', init_cfg=dict(checkpoint=checkpoint)))

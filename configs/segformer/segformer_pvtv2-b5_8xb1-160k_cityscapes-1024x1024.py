@@ -1,3 +1,3 @@
 _base_ = ['./segformer_pvtv2-b2_8xb1-160k_cityscapes-1024x1024.py']
-checkpoint = 'pretrained/pvt_v2_b5.pth'
+checkpoint = 'pvt_v2_b5'
 model = dict(backbone=dict(arch='b5', init_cfg=dict(checkpoint=checkpoint)))

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/schedules/schedule_160k_segformer.py',
 ]
 crop_size = (640, 640)
-checkpoint = 'pretrained/pvt_v2_b5.pth'
+checkpoint = 'pvt_v2_b5'
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch='b5', init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),

@@ -10,6 +10,6 @@ crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     # ImageNet-1K weights from whai362/PVT (any format pvtv2_dense converts; see README).
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth')),
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b0')),
 )
 train_dataloader = dict(batch_size=4)

@@ -1,3 +1,3 @@
 # Semantic FPN + PVTv2-b2-li, ADE20K 40k (same stage widths as b1: only the arch differs).
 _base_ = './fpn_pvtv2-b1_8xb4-40k_ade20k-512x512.py'
-model = dict(backbone=dict(arch='b2-li', init_cfg=dict(checkpoint='pretrained/pvt_v2_b2_li.pth')))
+model = dict(backbone=dict(arch='b2-li', init_cfg=dict(checkpoint='pvt_v2_b2_li')))

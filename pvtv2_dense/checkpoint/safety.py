@@ -94,6 +94,10 @@ def load_from_local_safely(filename: str, map_location=None, source: str = None)
             for the messages; defaults to ``filename``.
     """
     filename = osp.expanduser(filename)
+    if source is None and not osp.isfile(filename):
+        local = fetch_checkpoint(filename)  # a weights-manifest name (load_from=NAME), fetched
+        if local != filename:
+            source, filename = filename, local
     shown = f'{source} (downloaded to {filename})' if source else filename
     if not osp.isfile(filename):
         raise CheckpointError(f'checkpoint {shown} does not exist')

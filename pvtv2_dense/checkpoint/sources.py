@@ -10,10 +10,14 @@ file from the network can run no code either.
   when complete). In a distributed run rank 0 downloads first, the others then find the file.
 - ``hf://owner/repo/path``: ``huggingface_hub.hf_hub_download`` into the Hugging Face cache
   (``HF_HOME`` / ``HF_HUB_CACHE``; ``HF_HUB_OFFLINE=1`` reads the cache only).
+- a name of the weights manifest (``pvt_v2_b2``, ``segformer_mit-b0_ade20k-512x512``; see
+  :mod:`pvtv2_dense.zoo`) when no file of that name exists: fetched into the zoo's cache or
+  from the mirror ``PVTV2_DENSE_MIRROR``, hash-checked; a released model comes converted.
 """
 
 import os
 import os.path as osp
+import re
 import sys
 from urllib.parse import urlparse
 
@@ -21,6 +25,9 @@ from ..errors import CheckpointError
 
 HTTP_PREFIXES = ('http://', 'https://')
 HF_PREFIX = 'hf://'
+# What a manifest name looks like (no folder, no scheme), and file endings no name has.
+_BARE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+_CHECKPOINT_EXTS = ('.pth', '.pt', '.bin', '.ckpt', '.safetensors', '.pkl')
 
 
 def is_url(source) -> bool:
@@ -86,12 +93,27 @@ def _download_hf(source) -> str:
         ) from None
 
 
+def _zoo_name(source) -> bool:
+    """Whether ``source`` is a weights-manifest name and no file (a local file wins); a bare
+    word that is neither raises the manifest's unknown-name error (close names included)."""
+    if not isinstance(source, str) or osp.exists(source):
+        return False
+    from ..zoo.manifest import get_entry, is_zoo_name
+
+    if is_zoo_name(source):
+        return True
+    if _BARE_NAME.match(source) and not source.endswith(_CHECKPOINT_EXTS):
+        get_entry(source)
+    return False
+
+
 def fetch_checkpoint(source) -> str:
-    """The local file of a checkpoint ``source``: a URL downloaded into its cache (see the
-    module docstring), a local path as given.
+    """The local file of a checkpoint ``source``: a URL or manifest name downloaded into its
+    cache (see the module docstring), a local path as given.
 
     Args:
-        source (str): a file path, an ``http(s)://`` URL or ``hf://owner/repo/path``.
+        source (str): a file path, an ``http(s)://`` URL, ``hf://owner/repo/path`` or a
+            name of the weights manifest.
 
     Returns:
         str: a local file path, to be read with the safe loader.
@@ -99,10 +121,16 @@ def fetch_checkpoint(source) -> str:
     Raises:
         CheckpointError: the download failed; the message names the URL.
     """
-    if not is_url(source):
+    if _zoo_name(source):
+        from ..zoo.models import resolve_weights
+
+        download = resolve_weights
+    elif not is_url(source):
         return source
-    if source.startswith(HF_PREFIX):
+    elif source.startswith(HF_PREFIX):
         return _download_hf(source)
+    else:
+        download = _download_http
     from mmengine.dist import get_dist_info
 
     rank, world_size = get_dist_info()
@@ -110,9 +138,9 @@ def fetch_checkpoint(source) -> str:
         import torch
 
         torch.distributed.barrier()  # rank 0 downloads first
-        return _download_http(source)
+        return download(source)
     try:
-        return _download_http(source)
+        return download(source)
     finally:  # also when it failed: the other ranks then fail with the same message
         if world_size > 1:
             import torch

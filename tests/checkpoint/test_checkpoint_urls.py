@@ -2,13 +2,6 @@
 read by the same safe loader as local files: a good file loads, a malicious one is refused in
 one line naming the URL and nothing in it runs. Served from 127.0.0.1 (no network needed)."""
 
-import hashlib
-import http.server
-import os
-import os.path as osp
-import socket
-import threading
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -18,64 +11,9 @@ from mmengine.runner import CheckpointLoader, Runner
 from pvtv2_dense.checkpoint import UnsafeCheckpointError, read_state_dict
 from pvtv2_dense.errors import CheckpointError
 from pvtv2_dense.models.backbones import PVTv2
+from tests.helpers.checkpoint_server import HF_COMMIT, serve, write_evil
 from tests.helpers.common import TINY_ARCH, tiny_seg_cfg
 from tests.helpers.tools import load_tool
-
-MAX_REQUESTS = 40  # the server answers no more than this, then 503
-HF_COMMIT = 'c0ffee' + '0' * 34
-
-
-class _Payload:
-    """Unpickling this would create the marker file: the tests check that it never happens."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}',))
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Files of the served folder at ``/NAME``, and at ``/OWNER/REPO/resolve/REV/NAME`` as the
-    Hugging Face Hub answers (commit and ETag headers), for ``hf://`` downloads."""
-
-    timeout = 10  # seconds a connection may idle
-
-    def _local(self):
-        parts = self.path.split('?')[0].strip('/').split('/')
-        if len(parts) >= 5 and parts[2] == 'resolve':
-            return osp.join(self.server.root, parts[0], parts[1], *parts[4:]), True
-        return osp.join(self.server.root, *parts), False
-
-    def _answer(self, body):
-        self.server.requests.append(f'{self.command} {self.path}')
-        if len(self.server.requests) > MAX_REQUESTS:
-            self.send_error(503, 'request limit of the test server reached')
-            return
-        path, hub = self._local()
-        if not osp.isfile(path):
-            self.send_error(404)
-            return
-        with open(path, 'rb') as f:
-            data = f.read()
-        self.send_response(200)
-        self.send_header('Content-Length', str(len(data)))
-        self.send_header('Content-Type', 'application/octet-stream')
-        if hub:
-            self.send_header('X-Repo-Commit', HF_COMMIT)
-            self.send_header('ETag', f'"{hashlib.sha256(data).hexdigest()}"')
-        self.end_headers()
-        if body:
-            self.wfile.write(data)
-
-    def do_GET(self):
-        self._answer(body=True)
-
-    def do_HEAD(self):
-        self._answer(body=False)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
@@ -85,30 +23,13 @@ def server(tmp_path, monkeypatch):
     root = tmp_path / 'served'
     root.mkdir()
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    httpd.root, httpd.requests = str(root), []
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.1})
-    thread.daemon = True
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(20)  # urllib's downloads wait no longer than this
-    thread.start()
-    try:
-        yield dict(url=f'http://127.0.0.1:{httpd.server_address[1]}', root=root, httpd=httpd)
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
+    with serve(root) as served:
+        yield served
 
 
 def _backbone_weights(seed):
     torch.manual_seed(seed)
     return PVTv2(arch=TINY_ARCH).state_dict()
-
-
-def _evil(path, marker):
-    torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload(marker)}, path)
 
 
 def _assert_refused(err, url, marker):
@@ -137,7 +58,7 @@ def test_pretrained_backbone_from_url(server, tmp_path):
 
 def test_malicious_file_by_url_is_refused_and_never_runs(server, tmp_path):
     marker = tmp_path / 'pwned'
-    _evil(server['root'] / 'pvtv2-evil.pth', marker)
+    write_evil(server['root'] / 'pvtv2-evil.pth', marker)
     url = f'{server["url"]}/pvtv2-evil.pth'
     backbone = PVTv2(arch=TINY_ARCH, init_cfg=dict(type='Pretrained', checkpoint=url))
     with pytest.raises(UnsafeCheckpointError) as info:
@@ -154,7 +75,7 @@ def test_mmengine_model_names_resolve_to_the_safe_loader(server, tmp_path, monke
     from mmengine.runner import checkpoint as mmengine_checkpoint
 
     marker = tmp_path / 'pwned'
-    _evil(server['root'] / 'tv-evil.pth', marker)
+    write_evil(server['root'] / 'tv-evil.pth', marker)
     url = f'{server["url"]}/tv-evil.pth'
     monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models', lambda: {'evilnet': url})
     with pytest.raises(UnsafeCheckpointError) as info:
@@ -188,7 +109,7 @@ def test_load_from_url_through_the_runner(server, ade_root, tmp_path):
         torch.testing.assert_close(runner.model.state_dict()[key], value)
 
     marker = tmp_path / 'pwned'
-    _evil(server['root'] / 'seg-evil.pth', marker)
+    write_evil(server['root'] / 'seg-evil.pth', marker)
     evil = tiny_seg_cfg(ade_root, tmp_path / 'work_evil')
     evil.load_from = f'{server["url"]}/seg-evil.pth'
     evil.visualizer.name = 'visualizer_evil_url'
@@ -205,7 +126,7 @@ def _write_config(cfg, tmp_path):
 
 def test_test_tool_refuses_a_malicious_url(server, ade_root, tmp_path, capsys):
     marker = tmp_path / 'pwned'
-    _evil(server['root'] / 'tool-evil.pth', marker)
+    write_evil(server['root'] / 'tool-evil.pth', marker)
     config = _write_config(tiny_seg_cfg(ade_root, tmp_path / 'work'), tmp_path)
     url = f'{server["url"]}/tool-evil.pth'
     with pytest.raises(SystemExit) as exit_info:
@@ -256,7 +177,7 @@ def test_hf_url_good_loads_and_malicious_is_refused(hub, tmp_path):
     assert (snapshot / 'good.pth').is_file()
 
     marker = tmp_path / 'pwned'
-    _evil(hub['root'] / 'owner' / 'pvtv2' / 'evil.pth', marker)
+    write_evil(hub['root'] / 'owner' / 'pvtv2' / 'evil.pth', marker)
     with pytest.raises(UnsafeCheckpointError) as info:
         CheckpointLoader.load_checkpoint('hf://owner/pvtv2/evil.pth', map_location='cpu')
     _assert_refused(info.value, 'hf://owner/pvtv2/evil.pth', marker)

@@ -31,7 +31,9 @@ def test_recipe(path):
     arch = _arch(path)
     assert model.backbone.type == 'PVTv2' and model.backbone.arch == arch
     assert tuple(model.backbone.out_indices) == (1, 2, 3)
-    assert model.backbone.init_cfg.checkpoint == f'pretrained/pvt_v2_{arch.replace("-", "_")}.pth'
+    # The official b5 result (55.6 PQ) started from the ImageNet-22K weights.
+    weights = f'pvt_v2_{arch.replace("-", "_")}' + ('_22k' if arch == 'b5' else '')
+    assert model.backbone.init_cfg.checkpoint == weights
     widths = ARCH_SETTINGS[arch]['hidden_sizes']
     assert list(model.neck.in_channels) == [widths[i] for i in (1, 2, 3)]
     assert model.neck.norm_cfg == dict(type='GN', num_groups=32) and model.neck.num_outs == 4

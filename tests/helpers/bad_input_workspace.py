@@ -314,8 +314,7 @@ def _custom_seg_config(
         ("classes = ('background', 'person', 'car')", f'classes = {tuple(classes)!r}'),
         ('palette = [(0, 0, 0), (220, 20, 60), (0, 0, 142)]', f'palette = {palette!r}'),
         ('reduce_zero_label = False', f'reduce_zero_label = {reduce_zero_label}'),
-        ("checkpoint = 'pretrained/pvt_v2_b0.pth'", 'checkpoint = None'),
-        ("_base_ = ['../", f"_base_ = ['{ROOT}/configs/"),
+        ("checkpoint = 'pvt_v2_b0'", 'checkpoint = None'),
     ]
     if pipeline_reduce:
         edits.append(

@@ -20,7 +20,7 @@ model = dict(
         ffn_impl='auto',
         # The head computes channels-last: the maps come as views of the tokens, uncopied.
         channels_last_outputs=True,
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b0.pth'),
+        init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b0'),
     ),
     decode_head=dict(
         type='GLPNHead',

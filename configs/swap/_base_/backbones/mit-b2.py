@@ -9,6 +9,6 @@ backbone = dict(
     sr_ratios=[8, 4, 2, 1],
     mlp_ratio=4,
     drop_path_rate=0.1,
-    init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b2_mmseg.pth'),
+    init_cfg=dict(type='Pretrained', checkpoint='mit_b2_mmseg'),
 )
 backbone_widths = [64, 128, 320, 512]  # embed_dims * num_heads of each stage

@@ -8,6 +8,6 @@ backbone = dict(
     drop_path_rate=0.1,
     attn_impl='auto',
     ffn_impl='auto',
-    init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth'),
+    init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2'),
 )
 backbone_widths = [64, 128, 320, 512]  # channels of the returned stages, in order

@@ -9,6 +9,6 @@ backbone = dict(
     mlp_ratio=4,
     out_indices=(1, 2, 3),
     drop_path_rate=0.1,
-    init_cfg=dict(type='Pretrained', checkpoint='pretrained/mit_b2_mmseg.pth'),
+    init_cfg=dict(type='Pretrained', checkpoint='mit_b2_mmseg'),
 )
 backbone_widths = [128, 320, 512]

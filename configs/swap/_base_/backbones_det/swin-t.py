@@ -11,6 +11,6 @@ backbone = dict(
     out_indices=(1, 2, 3),
     drop_path_rate=0.1,
     convert_weights=True,
-    init_cfg=dict(type='Pretrained', checkpoint='pretrained/swin_tiny_patch4_window7_224.pth'),
+    init_cfg=dict(type='Pretrained', checkpoint='swin_tiny_patch4_window7_224'),
 )
 backbone_widths = [192, 384, 768]

@@ -9,6 +9,6 @@ backbone = dict(
     out_indices=(0, 1, 2, 3),
     attn_impl='auto',
     ffn_impl='auto',
-    init_cfg=dict(type='Pretrained', checkpoint='pretrained/pvt_v2_b2.pth'),
+    init_cfg=dict(type='Pretrained', checkpoint='pvt_v2_b2'),
 )
 backbone_widths = [64, 128, 320, 512]
