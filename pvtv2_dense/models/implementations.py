@@ -2,9 +2,9 @@
 key takes, what each builds, and for each speed-up its plain twin and its self-check.
 
 A component is chosen by one config key (``COMPONENTS``): the backbone's ``attn_impl`` and
-``ffn_impl``, the mask decoders' ``mask_impl``, and the ``type`` of the decode head and of its
-loss. A plain entry is a published definition; a fast entry (``plain`` set) computes the same
-function with the same parameters, and names
+``ffn_impl``, the mask decoders' ``mask_impl``, the detectors' ``msda_impl``, and the ``type``
+of the decode head and of its loss. A plain entry is a published definition; a fast entry
+(``plain`` set) computes the same function with the same parameters, and names
 
 - ``plain``: its twin, which ``pvtv2_dense.deploy.plain`` swaps in for export;
 - ``check``: a function of no argument that builds both on a small random input and raises
@@ -33,6 +33,7 @@ COMPONENTS = {
     'mask_attention': ('mask_impl', 'mask decoder'),
     'decode_head': ('type', 'decode head'),
     'loss': ('type', 'decode head loss'),
+    'deformable_attention': ('msda_impl', 'deformable attention'),
 }
 
 

@@ -12,11 +12,15 @@ directly, so a detector selects the implementation after building them: :func:`s
 (what :class:`MSDAImplMixin`'s ``msda_impl`` argument calls) swaps the modules' class in place.
 """
 
+from functools import partial
+
+import torch
 from mmcv.ops import MultiScaleDeformableAttention
 from mmdet.models.detectors import DeformableDETR
 
 from ...errors import ConfigError, did_you_mean
 from ...registry import register_model
+from .. import implementations
 from .lean_msda import lean_msda, unsupported_reason
 
 MSDA_IMPLS = ('mmcv', 'lean', 'auto')
@@ -165,3 +169,36 @@ class DeformableDETRMSDA(MSDAImplMixin, DeformableDETR):
     """mmdet's ``DeformableDETR`` (same arguments, parameters and results) with ``msda_impl``,
     the implementation of its encoder's and decoder's deformable attention (see
     :class:`MSDAImplMixin`); the shipped configs select 'auto'."""
+
+
+def self_check():
+    """The registry's self-check: 'lean' and 'auto' give mmcv's output and gradients (CPU,
+    float64, a padding mask, odd level sizes, batch 2)."""
+    shapes = torch.tensor([[5, 3], [3, 1], [1, 2]])
+    keys = int(shapes.prod(1).sum())
+    start = torch.cat([shapes.new_zeros(1), shapes.prod(1).cumsum(0)[:-1]])
+    g = torch.Generator().manual_seed(0)
+    pad = torch.zeros(2, keys, dtype=torch.bool)
+    pad[1, -4:] = True
+    ref = torch.rand(2, 6, len(shapes), 2, generator=g)
+    value = torch.randn(2, keys, 8, generator=g)
+    args = [torch.randn(2, 6, 8, generator=g), None, value, None, None, pad, ref, shapes, start]
+    for impl in ('lean', 'auto'):
+        build = partial(
+            LeanMultiScaleDeformableAttention, 8, num_heads=2, num_levels=3, batch_first=True
+        )
+        plain, fast = build(num_points=2, impl='mmcv'), build(num_points=2, impl=impl)
+        with torch.no_grad():  # mmcv initialises offsets on a grid; random ones test more
+            plain.sampling_offsets.weight.normal_(std=0.3)
+        implementations.check_same(plain, fast, args)
+
+
+_build = partial(LeanMultiScaleDeformableAttention)
+implementations.register(
+    'deformable_attention', 'mmcv', partial(_build, impl='mmcv'), note="mmcv's, as published"
+)
+for _impl in ('lean', 'auto'):
+    implementations.register(
+        'deformable_attention', _impl, partial(_build, impl=_impl), plain='mmcv',
+        check=self_check,
+    )  # fmt: skip
