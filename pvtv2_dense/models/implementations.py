@@ -12,10 +12,7 @@ of the decode head and of its loss. A plain entry is a published definition; a f
   so a new entry is tested without a new test).
 
 Entries are registered by the module defining the implementation (``register``), so this module
-imports nothing of ``models``. To add a detection attention (e.g. a lean multi-scale deformable
-attention registered in mmdet's MODELS under its own name), register the component once
-(``COMPONENTS['det_attention'] = ('type', ...)``) and its entries beside their classes, the
-mmcv ``MultiScaleDeformableAttention`` as the plain twin; ``docs/extending.md`` walks through it.
+imports nothing of ``models``; ``docs/extending.md`` walks through adding one.
 """
 
 from collections.abc import Callable, Sequence

@@ -172,6 +172,12 @@ def test_the_shipped_head_and_backbone_build_unedited():
     assert type(model.backbone.layers[0].blocks[0]) is fast.FastPVTv2Block
 
 
+# mmcv's MultiScaleDeformableAttention.forward calls its sampling kernel inline (no method to
+# override), so the lean kernel's module restates the forward around it; its registry self-check
+# compares outputs and gradients with mmcv's module.
+WIDE_OVERRIDES = {'LeanMultiScaleDeformableAttention'}
+
+
 @pytest.mark.parametrize(
     'cls',
     sorted(
@@ -186,7 +192,10 @@ def test_the_shipped_head_and_backbone_build_unedited():
 )
 def test_speed_ups_define_no_forward(cls):
     """Every published module has one forward, the plain one; the speed-ups of the registry
-    replace seams."""
+    replace seams. The one exception is named with its reason (docs/extending.md)."""
+    if cls.__name__ in WIDE_OVERRIDES:
+        assert 'forward' in vars(cls), f'{cls.__name__} no longer needs its exception'
+        return
     if 'forward' not in vars(cls):
         plain_forwards = [c for c in cls.__mro__[1:] if 'forward' in vars(c)]
         assert plain_forwards[0].__module__.startswith(('pvtv2_dense.models', 'mmseg.models'))
