@@ -1,5 +1,6 @@
 from .cls_accuracy import ClsAccuracy
 from .depth_metric import CroppedDepthMetric
+from .fast_metrics import FastCocoMetric, FastCocoPanopticMetric
 from .panoptic_results import (
     direct_panoptic_results,
     panoptic_evaluators,
@@ -9,6 +10,8 @@ from .panoptic_results import (
 __all__ = [
     'ClsAccuracy',
     'CroppedDepthMetric',
+    'FastCocoMetric',
+    'FastCocoPanopticMetric',
     'direct_panoptic_results',
     'panoptic_evaluators',
     'publish_panoptic_results',
