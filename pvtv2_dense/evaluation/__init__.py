@@ -1,6 +1,7 @@
 from .cls_accuracy import ClsAccuracy
 from .depth_metric import CroppedDepthMetric
 from .fast_metrics import FastCocoMetric, FastCocoPanopticMetric
+from .panoptic_tta import PanopticTTAModel
 from .panoptic_results import (
     direct_panoptic_results,
     panoptic_evaluators,
@@ -12,6 +13,7 @@ __all__ = [
     'CroppedDepthMetric',
     'FastCocoMetric',
     'FastCocoPanopticMetric',
+    'PanopticTTAModel',
     'direct_panoptic_results',
     'panoptic_evaluators',
     'publish_panoptic_results',

@@ -8,6 +8,8 @@ summarize`` and ``stats``). ``stats[:12]`` are COCO's 12 summary numbers; the te
 numbers.
 """
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -65,13 +67,6 @@ def backend_classes(backend: str):
         ) from e
 
 
-def _quiet(evaluator):
-    # faster-coco-eval prints through print_function; the others print to stdout.
-    if hasattr(evaluator, 'print_function'):
-        evaluator.print_function = lambda *args, **kwargs: None
-    return evaluator
-
-
 def load_gt(backend: str, gt: dict):
     """A ``backend`` ground-truth API over the COCO dict ``gt`` (not modified)."""
     coco_cls, _ = backend_classes(backend)
@@ -82,7 +77,8 @@ def load_gt(backend: str, gt: dict):
         return coco_cls(gt)
     api = coco_cls()
     api.dataset = gt
-    api.createIndex()
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.createIndex()
     return api
 
 
@@ -91,9 +87,11 @@ def coco_stats(backend: str, gt_api, results: list, iou_type: str) -> np.ndarray
     against ``gt_api`` (from :func:`load_gt` with the same backend)."""
     _, eval_cls = backend_classes(backend)
     results = json.loads(json.dumps(results))
-    dt_api = gt_api.loadRes(results)
-    evaluator = _quiet(eval_cls(gt_api, dt_api, iou_type))
-    evaluator.evaluate()
-    evaluator.accumulate()
-    evaluator.summarize()
+    # pycocotools prints its progress and tables; the caller wants the numbers.
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt_api = gt_api.loadRes(results)
+        evaluator = eval_cls(gt_api, dt_api, iou_type)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
     return np.asarray(evaluator.stats[:12], dtype=np.float64)
