@@ -97,20 +97,8 @@ tta_pipeline = [
             ],
             [dict(type='RandomFlip', prob=0.0), dict(type='RandomFlip', prob=1.0)],
             [dict(type='CheckedLoadPanopticAnnotations', backend_args={{_base_.backend_args}})],
-            [
-                dict(
-                    type='PackDetInputs',
-                    meta_keys=(
-                        'img_id',
-                        'img_path',
-                        'ori_shape',
-                        'img_shape',
-                        'scale_factor',
-                        'flip',
-                        'flip_direction',
-                    ),
-                )
-            ],
+            # mmdet's default meta keys include flip and flip_direction, which the merge reads.
+            [dict(type='PackDetInputs')],
         ],
     ),
 ]

@@ -6,14 +6,13 @@ import csv
 import glob
 import json
 import os.path as osp
-import pickle
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from pvtv2_dense.datasets import generate_coco, generate_nyu
+from pvtv2_dense.datasets import generate_nyu
 from pvtv2_dense.errors import ConfigError, DataError
 from pvtv2_dense.evaluation.analysis import (
     analyze_logs,
@@ -26,20 +25,11 @@ from pvtv2_dense.evaluation.analysis import (
     seg_per_class,
 )
 from pvtv2_dense.evaluation.synthetic_panoptic import make_panoptic_results
+from tests.helpers.analysis import dump_results, is_png, planted_det_results
 
 SEG_CLASSES = ('wall', 'floor', 'disc', 'rectangle', 'triangle')
 # The synthetic ADE20K class ids (1-based in the PNGs; 0 = ignored band) in SEG_CLASSES order.
 _ADE_IDS = (1, 4, 13, 20, 33)
-
-
-def _dump(path, samples):
-    with open(path, 'wb') as f:
-        pickle.dump(samples, f)
-    return str(path)
-
-
-def _is_png(path):
-    return osp.isfile(path) and cv2.imread(path) is not None
 
 
 @pytest.fixture(scope='module')
@@ -63,7 +53,7 @@ def seg_results(ade_root, tmp_path_factory):
         )
     gts = np.stack([s['gt_sem_seg']['data'][0].numpy() for s in samples])
     assert (gts == 2).any() and (gts == 3).any()  # the set has discs and rectangles
-    return _dump(tmp_path_factory.mktemp('seg') / 'preds.pkl', samples), gts
+    return dump_results(tmp_path_factory.mktemp('seg') / 'preds.pkl', samples), gts
 
 
 def test_seg_confusion_matrix_counts_the_mistake(seg_results, tmp_path):
@@ -71,7 +61,7 @@ def test_seg_confusion_matrix_counts_the_mistake(seg_results, tmp_path):
     matrix, paths = confusion_matrix(results, str(tmp_path), SEG_CLASSES, 'seg')
     assert matrix[2, 2] == 0 and matrix[2, 3] == (gts == 2).sum()
     assert np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 1
-    assert _is_png(paths['png'])
+    assert is_png(paths['png'])
     with open(paths['csv']) as f:
         rows = list(csv.reader(f))
     assert rows[0][1:] == list(SEG_CLASSES) and int(rows[3][4]) == matrix[2, 3]
@@ -83,50 +73,20 @@ def test_seg_per_class_iou(seg_results, tmp_path):
     rect_iou = 100 * (gts == 3).sum() / ((gts == 3).sum() + (gts == 2).sum())
     assert table['disc'] == 0 and table['rectangle'] == pytest.approx(rect_iou)
     assert table['wall'] == 100
-    assert _is_png(paths['png']) and osp.isfile(paths['csv'])
+    assert is_png(paths['png']) and osp.isfile(paths['csv'])
 
 
 def test_seg_worst_images_are_drawn(seg_results, tmp_path):
     ranking, paths = analyze_results(seg_results[0], str(tmp_path), topk=2, num_classes=5)
     assert len(ranking) == 2 and ranking[0]['mIoU'] <= ranking[1]['mIoU'] < 1
-    assert all(_is_png(p) for p in paths[:-1])
+    assert all(is_png(p) for p in paths[:-1])
     with open(paths[-1]) as f:
         assert json.load(f)['task'] == 'seg'
 
 
 @pytest.fixture(scope='module')
 def det_results(tmp_path_factory):
-    """Synthetic COCO val objects as predictions (labels = category index): image 0's first
-    object gets the wrong class, image 1's is missed, and each image gets one false positive."""
-    root = generate_coco(str(tmp_path_factory.mktemp('coco')), num_train=1, num_val=6, seed=2)
-    ann_file = osp.join(root, 'annotations/instances_val2017.json')
-    with open(ann_file) as f:
-        coco = json.load(f)
-    cat_index = {c['id']: i for i, c in enumerate(coco['categories'])}
-    samples = []
-    for k, img in enumerate(coco['images']):
-        anns = [a for a in coco['annotations'] if a['image_id'] == img['id']]
-        boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (a['bbox'] for a in anns)])
-        labels = torch.tensor([cat_index[a['category_id']] for a in anns])
-        pred_boxes, pred_labels = boxes.clone(), labels.clone()
-        if k == 0:
-            pred_labels[0] = (labels[0] + 1) % 3
-        if k == 1:
-            pred_boxes, pred_labels = pred_boxes[1:], pred_labels[1:]
-        pred_boxes = torch.cat([pred_boxes, torch.tensor([[0.0, 0.0, 3.0, 3.0]])])
-        pred_labels = torch.cat([pred_labels, torch.tensor([0])])
-        scores = torch.linspace(0.9, 0.5, len(pred_boxes))
-        samples.append(
-            dict(
-                img_id=img['id'],
-                img_path=osp.join(root, 'val2017', img['file_name']),
-                ori_shape=(img['height'], img['width']),
-                gt_instances=dict(bboxes=boxes.float(), labels=labels),
-                pred_instances=dict(bboxes=pred_boxes.float(), labels=pred_labels, scores=scores),
-            )
-        )
-    names = tuple(c['name'] for c in coco['categories'])
-    return _dump(tmp_path_factory.mktemp('det') / 'preds.pkl', samples), ann_file, names, coco
+    return planted_det_results(str(tmp_path_factory.mktemp('det')))
 
 
 def test_det_confusion_matrix_finds_the_planted_errors(det_results, tmp_path):
@@ -137,19 +97,19 @@ def test_det_confusion_matrix_finds_the_planted_errors(det_results, tmp_path):
     assert np.trace(matrix[:3, :3]) == objects - 2  # one confused, one missed
     assert matrix[:3, 3].sum() == 1 and matrix[3, :3].sum() == len(coco['images'])
     assert matrix[:3, :3].sum() - np.trace(matrix[:3, :3]) == 1
-    assert _is_png(paths['png'])
+    assert is_png(paths['png'])
 
 
 def test_det_per_class_ap_and_error_analysis(det_results, tmp_path):
     results, ann_file, names, _ = det_results
     table, paths = det_per_class(results, str(tmp_path / 'ap'), names, ann_file)
     assert set(table) == set(names) and all(50 < ap <= 100 for ap in table.values())
-    assert _is_png(paths['png'])
+    assert is_png(paths['png'])
     summary, paths = coco_error_analysis(results, str(tmp_path / 'err'), names, ann_file)
     curves = summary['curves']
     assert curves['C75']['AP'] <= curves['C50']['AP'] <= curves['Loc']['AP'] <= curves['Oth']['AP']
     assert summary['tide']['counts']['Cls'] == 1 and summary['tide']['counts']['Miss'] >= 1
-    assert _is_png(paths['png']) and osp.isfile(paths['json'])
+    assert is_png(paths['png']) and osp.isfile(paths['json'])
 
 
 def test_det_worst_images_are_the_planted_ones(det_results, tmp_path):
@@ -167,7 +127,7 @@ def test_det_worst_images_are_the_planted_ones(det_results, tmp_path):
     assert {osp.basename(r['img_path']) for r in ranking} == {
         img['file_name'] for img in coco['images'][:2]
     }
-    assert all(_is_png(p) for p in paths[:-1])
+    assert all(is_png(p) for p in paths[:-1])
 
 
 def test_depth_error_grows_where_planted(tmp_path):
@@ -183,11 +143,11 @@ def test_depth_error_grows_where_planted(tmp_path):
                 gt_depth_map=dict(data=torch.from_numpy(gt)[None]),
             )
         )
-    results = _dump(tmp_path / 'depth.pkl', samples)
+    results = dump_results(tmp_path / 'depth.pkl', samples)
     rows, paths = depth_error_by_range(results, str(tmp_path / 'out'), edges=[0, 3, 20])
     assert rows[0]['abs_rel'] == pytest.approx(0.01, abs=1e-4)
     assert rows[1]['abs_rel'] == pytest.approx(0.5, abs=1e-4) and rows[1]['pixels'] > 0
-    assert _is_png(paths['png']) and osp.isfile(paths['csv'])
+    assert is_png(paths['png']) and osp.isfile(paths['csv'])
     ranking, _ = analyze_results(results, str(tmp_path / 'worst'), topk=1)
     assert ranking[0]['abs_rel'] > 0.01
     with pytest.raises(ConfigError, match='increasing'):
@@ -208,7 +168,7 @@ def test_panoptic_per_class_pq(tmp_path):
     assert len(table) == 7 and all(0 < v <= 100 for v in table.values())
     with open(written['csv']) as f:
         rows = list(csv.DictReader(f))
-    assert {r['kind'] for r in rows} == {'thing', 'stuff'} and _is_png(written['png'])
+    assert {r['kind'] for r in rows} == {'thing', 'stuff'} and is_png(written['png'])
 
 
 def test_logs_of_two_runs_in_one_plot(tmp_path):
@@ -225,7 +185,7 @@ def test_logs_of_two_runs_in_one_plot(tmp_path):
     with open(paths['csv']) as f:
         rows = list(csv.DictReader(f))
     assert {r['run'] for r in rows} == {'run_a', 'run_b'} and len(rows) == 10
-    assert _is_png(paths['png'])
+    assert is_png(paths['png'])
     with pytest.raises(DataError, match="no run logged \\['acc'\\]"):
         analyze_logs(dirs, str(tmp_path / 'o2'), keys=['acc'])
     with pytest.raises(DataError, match='scalars.json'):

@@ -35,17 +35,18 @@ def main(argv=None):
     parser.add_argument('--skip-pq', action='store_true')
     parser.add_argument('--work-dir', help='where the PQ PNGs are written (a temporary folder)')
     args = parser.parse_args(argv)
-    print(f'# COCO evaluators, {platform.machine()}, {machine_load()} (before)')
+    print(f'# COCO evaluators, {platform.machine()}, {machine_load()} (before)', flush=True)
     rows = []
     if not args.skip_ap:
         rows += benchmark_ap(args.images, args.dets)
+        print(f'AP: {args.images} images x {args.dets} detections; {machine_load()} (after)')
+        print(markdown_table(rows), flush=True)
     if not args.skip_pq:
-        rows += benchmark_pq(args.pq_images, tuple(args.pq_size), work_dir=args.work_dir)
-    print(
-        f'AP: {args.images} images x {args.dets} detections; PQ: {args.pq_images} images '
-        f'{args.pq_size[0]}x{args.pq_size[1]}; {machine_load()} (after)'
-    )
-    print(markdown_table(rows))
+        pq = benchmark_pq(args.pq_images, tuple(args.pq_size), work_dir=args.work_dir)
+        size = 'x'.join(map(str, args.pq_size))
+        print(f'PQ: {args.pq_images} images {size}; {machine_load()} (after)')
+        print(markdown_table(pq), flush=True)
+        rows += pq
     if not all(row[-1] for row in rows):
         raise SystemExit('an evaluator differs from the reference by more than 1e-4')
 
