@@ -21,7 +21,7 @@ CONFIGS = dict(
 )
 
 
-@pytest.mark.slow  # two tiny models, 2 images x 4 passes each (about 20 s)
+@pytest.mark.slow  # two tiny models, 2 images x 4 passes each (minutes on a loaded 2-core CPU)
 @pytest.mark.parametrize('task', ['det', 'panoptic'])
 def test_tta_model_runs_every_pass_and_is_scored(task, tmp_path):
     if task == 'det':
