@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/models/deformable-detr_pvtv2-b0.py',
     '../_base_/datasets/coco_detection.py',
     '../_base_/default_runtime_det.py',
+    '../_base_/tta/detr_3scale-flip.py',
 ]
 model = dict(
     backbone=dict(
@@ -81,24 +82,8 @@ param_scheduler = [
 # The lr above is for 16 GPUs x 2 images; with --auto-scale-lr it scales to the actual batch.
 auto_scale_lr = dict(enable=False, base_batch_size=32)
 
-# Test-time augmentation (tools/test.py --tta): three scales x flip, boxes merged by NMS
-# (mmdet's DetTTAModel). Costs 6 forward passes per image; see docs/evaluation.md.
+# Test-time augmentation (tools/test.py --tta; the passes: _base_/tta/detr_3scale-flip.py):
+# boxes of the 6 passes merged by NMS (mmdet's DetTTAModel); see docs/evaluation.md.
 tta_model = dict(
     type='DetTTAModel', tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.65), max_per_img=100)
 )
-tta_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color', backend_args={{_base_.backend_args}}),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale=s, keep_ratio=True)
-                for s in [(1333, 640), (1333, 800), (1333, 960)]
-            ],
-            [dict(type='RandomFlip', prob=1.0), dict(type='RandomFlip', prob=0.0)],
-            [dict(type='LoadAnnotations', with_bbox=True)],
-            # mmdet's default meta keys include flip and flip_direction, which the merge reads.
-            [dict(type='PackDetInputs')],
-        ],
-    ),
-]
