@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/models/deformable-detr_pvtv2-b0.py',
     '../_base_/datasets/coco_detection.py',
     '../_base_/default_runtime_det.py',
+    '../_base_/tta/detr_3scale-flip.py',
 ]
 model = dict(
     backbone=dict(
@@ -80,3 +81,9 @@ param_scheduler = [
 ]
 # The lr above is for 16 GPUs x 2 images; with --auto-scale-lr it scales to the actual batch.
 auto_scale_lr = dict(enable=False, base_batch_size=32)
+
+# Test-time augmentation (tools/test.py --tta; the passes: _base_/tta/detr_3scale-flip.py):
+# boxes of the 6 passes merged by NMS (mmdet's DetTTAModel); see docs/evaluation.md.
+tta_model = dict(
+    type='DetTTAModel', tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.65), max_per_img=100)
+)

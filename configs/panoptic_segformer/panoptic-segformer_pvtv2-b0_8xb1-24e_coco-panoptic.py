@@ -4,6 +4,7 @@ _base_ = [
     '../_base_/models/panoptic-segformer_pvtv2-b0.py',
     '../_base_/datasets/coco_panoptic.py',
     '../_base_/default_runtime_panoptic.py',
+    '../_base_/tta/detr_3scale-flip.py',
 ]
 model = dict(
     backbone=dict(
@@ -81,3 +82,8 @@ param_scheduler = [
 ]
 # The lr above is for 8 GPUs x 1 image; with --auto-scale-lr it scales to the actual batch.
 auto_scale_lr = dict(enable=False, base_batch_size=8)
+
+# Test-time augmentation (tools/test.py --tta; the passes: _base_/tta/detr_3scale-flip.py):
+# panoptic maps of the 6 passes merged by per-pixel class voting (PanopticTTAModel); the first
+# pass (800, no flip) is the anchor that wins ties and keeps its segments. docs/evaluation.md.
+tta_model = dict(type='PanopticTTAModel')

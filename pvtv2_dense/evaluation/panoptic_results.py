@@ -17,16 +17,19 @@ from ..errors import ConfigError
 from ..fileio.outputs import replace_path
 
 PANOPTIC_METRIC = 'CocoPanopticMetric'
+# mmdet's metric and ours (``fast_metrics.FastCocoPanopticMetric``), which write the same files.
+PANOPTIC_METRICS = (PANOPTIC_METRIC, 'FastCocoPanopticMetric')
 _PREFIX = 'panoptic'
 
 
 def panoptic_evaluators(cfg) -> list:
-    """The ``CocoPanopticMetric`` entries of ``cfg.test_evaluator`` (a dict or a list)."""
+    """The ``CocoPanopticMetric`` (or ``FastCocoPanopticMetric``) entries of
+    ``cfg.test_evaluator`` (a dict or a list)."""
     evaluators = cfg.get('test_evaluator') or []
     if isinstance(evaluators, dict):
         evaluators = evaluators.get('metrics', [evaluators])
         evaluators = evaluators if isinstance(evaluators, list) else [evaluators]
-    return [e for e in evaluators if str(e.get('type', '')).split('.')[-1] == PANOPTIC_METRIC]
+    return [e for e in evaluators if str(e.get('type', '')).split('.')[-1] in PANOPTIC_METRICS]
 
 
 def staging_dir(out_dir: str) -> str:

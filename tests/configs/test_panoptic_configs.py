@@ -81,4 +81,4 @@ def test_recipe(path):
     assert tuple(branches[1][1].crop_size) == (384, 600)
     test = {t.type: t for t in cfg.test_dataloader.dataset.pipeline}
     assert tuple(test['Resize'].scale) == (1333, 800) and test['Resize'].keep_ratio
-    assert cfg.val_evaluator.type == 'CocoPanopticMetric'
+    assert cfg.val_evaluator.type == 'FastCocoPanopticMetric'

@@ -1,5 +1,6 @@
 from .checked_load import CheckedLoadImage
 from .cls_geometry import ClsCenterCrop, ClsRandomResizedCrop, ClsResizeShortEdge
+from .corruptions import ImageCorruption  # noqa: F401  (registers it)
 from .depth_augment import DepthPhotometric, VerticalCutDepth
 from .depth_loading import DepthAnnotationError, LoadCheckedDepthAnnotation
 from .kb_crop import KBCrop
