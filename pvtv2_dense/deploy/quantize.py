@@ -129,6 +129,8 @@ def agreement(task, want, got):
     Returns:
         tuple[str, float]: the measure's name and value.
     """
+    if want.shape != got.shape:  # a detector graph's boxes against mode='tensor' logits
+        return 'not compared', float('nan')
     if task == 'segmentation':
         return 'pixels with the same label', float((want.argmax(1) == got.argmax(1)).mean())
     if task == 'depth':
