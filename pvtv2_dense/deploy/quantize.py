@@ -134,7 +134,7 @@ def agreement(task, want, got):
     if task == 'segmentation':
         return 'pixels with the same label', float((want.argmax(1) == got.argmax(1)).mean())
     if task == 'depth':
-        return 'AbsRel vs float32', float((np.abs(got - want) / np.abs(want).clip(1e-6)).mean())
+        return 'AbsRel', float((np.abs(got - want) / np.abs(want).clip(1e-6)).mean())
     if task == 'classification':
         return 'same top-1', float((want.argmax(-1) == got.argmax(-1)).mean())
     return 'max |diff|', float(np.abs(want - got).max())
