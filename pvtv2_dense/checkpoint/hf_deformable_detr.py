@@ -19,12 +19,13 @@ What our mmdet model cannot be built as is refused in one line (:func:`model_opt
 """
 
 import copy
+import pickle
 import re
 
 import torch
 
 from ..errors import CheckpointError, ConfigError
-from ..models.backbones.pvt_v2_options import DEFAULT_OPTIONS
+from ..arch import DEFAULT_OPTIONS
 from .formats import to_pvtv2_dense
 
 BACKBONE_PREFIX = 'model.backbone.conv_encoder.model.encoder.'
@@ -221,6 +222,56 @@ def class_names(config):
     return tuple(config.id2label[i] for i in range(config.num_labels))
 
 
+# HF's COCO checkpoints keep one label per COCO category id (0-90); unused ids are named so.
+UNUSED_LABEL = 'N/A'
+
+
+def label_ids(names, classes, where):
+    """Which HF label answers for each of the config's classes.
+
+    The labels map one to one when the counts agree; HF's COCO convention (label = COCO
+    category id, ``N/A`` in the gaps, 91 labels) maps to the config's contiguous classes by
+    name.
+
+    Args:
+        names (tuple[str]): the HF model's label names, in label order.
+        classes (tuple[str] | None): the config's test set classes (None: unknown, kept).
+        where (str): the config, for the message.
+
+    Returns:
+        list[int] | None: the HF label of each class, or None when the labels are kept as they
+        are.
+
+    Raises:
+        ConfigError: the labels cannot be matched to the classes.
+    """
+    if classes is None or len(classes) == len(names):
+        return None
+    by_name = {n: i for i, n in enumerate(names)}
+    missing = [c for c in classes if c not in by_name]
+    extra = set(names) - set(classes) - {UNUSED_LABEL}
+    if missing or extra:
+        shown = f'; e.g. {missing[0]!r} is not an HF label' if missing else ''
+        raise ConfigError(
+            f'{where}: the test set has {len(classes)} classes, the HF model {len(names)} labels '
+            f'that do not map to them by name{shown} (a model of other classes: use a config '
+            'whose dataset metainfo lists its classes)'
+        )
+    return [by_name[c] for c in classes]
+
+
+def select_labels(sd, ids, num_layers):
+    """Keep the classification rows of ``ids`` in our state dict (in place).
+
+    The two-stage encoder branch (index ``num_layers``) ranks proposals by its first channel
+    alone (mmdet and HF alike), so that channel stays first there.
+    """
+    for key in [k for k in sd if k.startswith('bbox_head.cls_branches.')]:
+        branch = int(key.split('.')[2])
+        rows = ids if branch < num_layers else [0] + [i for i in ids if i != 0][: len(ids) - 1]
+        sd[key] = sd[key][rows].clone()
+
+
 def load_hf_detr(hf_dir):
     """HF's ``DeformableDetrForObjectDetection`` from a ``save_pretrained`` folder, eval mode."""
     from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection
@@ -236,7 +287,11 @@ def load_hf_detr(hf_dir):
         )
     config = DeformableDetrConfig.from_dict(raw)
     model_options(config)  # refuse before loading the weights
-    return DeformableDetrForObjectDetection.from_pretrained(hf_dir).eval()
+    try:  # transformers reads a .bin with torch.load(weights_only=True): a pickle is refused
+        return DeformableDetrForObjectDetection.from_pretrained(hf_dir).eval()
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f'{hf_dir}: cannot load its weights ({first})') from None
 
 
 def hf_detr_to_ours(hf_model, cfg):
@@ -248,20 +303,27 @@ def hf_detr_to_ours(hf_model, cfg):
             kept, its ``model`` takes the HF model's shape.
 
     Returns:
-        tuple[Config, dict, dict]: the config, our state dict, the ``dataset_meta`` (classes).
+        tuple[Config, dict, dict, list | None]: the config, our state dict, the
+        ``dataset_meta`` (classes) and the HF label of each class (None: the same labels).
+
+    Raises:
+        ConfigError: the HF labels do not map to the test set's classes (see
+            :func:`label_ids`).
     """
+    from ..apis.inference import _dataset_meta
+
     config = hf_model.config
     opts = model_options(config)
     names = class_names(config)
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    classes = (dataset.get('metainfo') or {}).get('classes')
-    if classes is not None and len(classes) != len(names):
-        raise ConfigError(
-            f'{cfg.filename}: the test set has {len(classes)} classes, the HF model '
-            f'{len(names)} labels'
-        )
+    classes = (_dataset_meta(cfg) or {}).get('classes')
+    ids = label_ids(names, tuple(classes) if classes else None, cfg.filename)
+    if ids is not None:
+        names = tuple(names[i] for i in ids)
+        opts['bbox_head']['num_classes'] = len(ids)
     cfg = copy.deepcopy(cfg)
     cfg.merge_from_dict(dict(model=opts))
     cfg.model.backbone.pop('init_cfg', None)  # the weights come from the HF model
     sd, _ = hf_deformable_detr_to_ours(hf_model.state_dict(), len(opts['backbone']['out_indices']))
-    return cfg, sd, dict(classes=names)
+    if ids is not None:
+        select_labels(sd, ids, opts['decoder']['num_layers'])
+    return cfg, sd, dict(classes=names), ids

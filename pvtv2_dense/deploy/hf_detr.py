@@ -8,7 +8,8 @@ refused in one line (:func:`check_detr`): its input projection is a 1x1 conv + G
 groups per backbone level (mmdet's ``ChannelMapper`` with ``kernel_size=1``, no activation, GN 32),
 its sine position embedding is mmdet's with ``normalize=True, offset=-0.5``, eps 1e-6, scale 2pi,
 temperature 10000, its decoder self- and cross-attention have one head count, its two-stage needs
-box refinement, and its PvtV2 has one LayerNorm eps.
+box refinement, and its PvtV2 has one LayerNorm eps (another eps exports with the measured
+difference, or is refused with ``exact``).
 """
 
 import math
@@ -114,8 +115,9 @@ def _check_layers(model, levels):
     )
 
 
-def check_detr(model):
-    """The ``DeformableDetrConfig`` options of ``model``, or a one-line refusal.
+def check_detr(model, exact=False):
+    """The ``DeformableDetrConfig`` options of ``model`` and its PvtV2's LayerNorm eps, or a
+    one-line refusal (``exact``: see :func:`~pvtv2_dense.deploy.hf.hf_target`).
 
     Raises:
         ConfigError: naming what HF's model cannot express.
@@ -143,7 +145,7 @@ def check_detr(model):
     _check_pos(model.positional_encoding, d)
     opts = _check_layers(model, levels)
     backbone = model.backbone
-    _check_eps(backbone, None, "transformers' PvtV2Config")
+    eps = _check_eps(backbone, None, "transformers' PvtV2Config", exact)
     if not isinstance(backbone.arch['hidden_act'], str):
         _refuse(f'needs hidden_act as a name, got {backbone.arch["hidden_act"]!r}')
     return dict(
@@ -155,20 +157,22 @@ def check_detr(model):
         two_stage_num_proposals=model.num_queries,
         with_box_refine=bool(model.with_box_refine),
         num_labels=head.num_classes,
-    )
+    ), eps
 
 
-def detr_target(model):
+def detr_target(model, exact=False):
     """``(HF model with random weights, HF -> ours converter)`` for a Deformable DETR."""
     from transformers import DeformableDetrConfig, DeformableDetrForObjectDetection, PvtV2Config
 
-    opts = check_detr(model)
+    opts, eps = check_detr(model, exact)
     out_indices = list(model.backbone.out_indices)
     config = DeformableDetrConfig(
         use_timm_backbone=False,
         backbone=None,
         use_pretrained_backbone=False,
-        backbone_config=PvtV2Config(**model.backbone.arch, out_indices=out_indices),
+        backbone_config=PvtV2Config(
+            **dict(model.backbone.arch, layer_norm_eps=eps), out_indices=out_indices
+        ),
         activation_function='relu',
         position_embedding_type='sine',
         **opts,
@@ -178,12 +182,12 @@ def detr_target(model):
     return DeformableDetrForObjectDetection(config), lambda sd: hf_deformable_detr_to_ours(sd, n)[0]
 
 
-def to_hf_detr(model):
+def to_hf_detr(model, exact=False):
     """The HF model holding ``model``'s weights, and the HF keys that kept HF's init.
 
     HF's input projection convs have biases where our neck may have none: those are zero.
     """
-    hf_model, to_ours = detr_target(model)
+    hf_model, to_ours = detr_target(model, exact)
     sd, unused = invert_converter(to_ours, hf_model, model.state_dict())
     for key in list(unused):
         if key.startswith(HEAD_ALIASES):  # the same modules as the top-level heads
@@ -256,12 +260,19 @@ def check_inputs(model):
 
 
 def compare_detr(model, hf_model, inputs=None, seed=0, dtype=torch.float32):
-    """Largest absolute difference of logits and boxes, ours vs HF's, on random inputs."""
+    """Largest absolute difference of logits and boxes, ours vs HF's, on random inputs.
+
+    A model converted from HF's 91-id COCO labels (``model.hf_label_ids``, set by
+    :func:`from_hf_detr`) is compared on the HF logits of its classes.
+    """
     g = torch.Generator().manual_seed(seed)
+    ids = getattr(model, 'hf_label_ids', None)
     worst = 0.0
     for batch, h, w, shapes in inputs or check_inputs(model):
         x = torch.randn(batch, 3, h, w, generator=g, dtype=torch.float64).to(dtype)
         ours, theirs = detr_outputs(model, hf_model, x, shapes)
+        if ids is not None:
+            theirs = (theirs[0][..., ids], theirs[1])
         for a, b in zip(ours, theirs):
             if a.shape != b.shape:
                 raise InputError(f'HF output shape {tuple(b.shape)}, ours {tuple(a.shape)}')
@@ -269,7 +280,7 @@ def compare_detr(model, hf_model, inputs=None, seed=0, dtype=torch.float32):
     return worst
 
 
-def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None):
+def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None, exact=False):
     """Write a Deformable DETR as an HF transformers folder (config.json, model.safetensors and,
     from the config's test pipeline, preprocessor_config.json for ``pipeline('object-detection')``).
 
@@ -286,9 +297,9 @@ def export_hf_detr(model, out_dir, tolerance=TOLERANCE, cfg=None):
 
     Returns:
         dict: ``hf_class``, ``max_diff``, ``unused`` (HF keys that kept HF's init),
-        ``processor`` (its class name, or None) and ``processor_notes``.
+        ``processor`` (its class name, or None), ``processor_notes`` and ``eps_note``.
     """
-    hf_model, unused = to_hf_detr(model)
+    hf_model, unused = to_hf_detr(model, exact)
     return write_verified(
         model, hf_model, unused, out_dir, tolerance, cfg, save=save_hf_detr, diff=compare_detr
     )
@@ -310,9 +321,11 @@ def from_hf_detr(hf_model, cfg):
     from ..checkpoint.hf_deformable_detr import hf_detr_to_ours
     from .plain import plain_model_cfg
 
-    cfg, sd, meta = hf_detr_to_ours(hf_model, cfg)
+    cfg, sd, meta, ids = hf_detr_to_ours(hf_model, cfg)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(plain_model_cfg(cfg.model))
     model.load_state_dict(sd, strict=True)
     model.dataset_meta = meta
+    # Which HF label each class is (HF's 91-id COCO convention), for compare_detr.
+    model.hf_label_ids = ids
     return cfg, model.eval()

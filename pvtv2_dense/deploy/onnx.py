@@ -30,13 +30,6 @@ ODD_SIZE = (97, 131)
 TRACE_SIZE = (129, 163)
 DEFAULT_TOLERANCE = 1e-4
 
-_DETR_REFUSAL = (
-    'cannot export {name} to ONNX: mmdet builds its encoder inputs with '
-    'torch._shape_as_tensor (DeformableDETR.pre_transformer), which torch.export cannot trace, '
-    "and mmcv's MultiScaleDeformableAttention has no ONNX operator (its PyTorch path loops over "
-    'level sizes read from a tensor)'
-)
-
 
 def require_onnx(runtime=True):
     """Raise a one-line :class:`ExportError` when ``onnx`` (or ``onnxruntime``) is missing."""
@@ -47,12 +40,16 @@ def require_onnx(runtime=True):
             raise ExportError(f'{name} is not installed: pip install -r requirements/deploy.txt')
 
 
-def check_exportable(model: nn.Module) -> None:
-    """Raise a one-line :class:`ExportError` for models that have no ONNX export."""
-    from mmdet.models.detectors import BaseDetector
+def export_module(model: nn.Module):
+    """``(module of one tensor, output names)`` of ``model``'s graph; a detector without an
+    ONNX export is refused in one line naming it (:func:`.onnx_det.check_detector`)."""
+    from .onnx_det import detector_module, is_detector
 
-    if isinstance(model, BaseDetector):
-        raise ExportError(_DETR_REFUSAL.format(name=type(model).__name__))
+    if is_detector(model):
+        return detector_module(model)
+    module = TensorForward(copy.deepcopy(model)).eval()
+    swap_adaptive_pools(module)
+    return module, ('outputs',)
 
 
 def _export_program(module, example, dynamic):
@@ -93,13 +90,12 @@ def export_onnx(model, out, shape=(512, 512), dynamic=False, opset=18):
         opset (int): ONNX opset.
 
     Returns:
-        dict: ``input_shape`` (with 'N', 'H', 'W' for symbolic sizes) and ``min_size``.
+        dict: ``input_shape`` (with 'N', 'H', 'W' for symbolic sizes), ``min_size`` and
+        ``outputs`` (their names).
     """
     import onnx
 
-    check_exportable(model)
-    module = TensorForward(copy.deepcopy(model)).eval()
-    swap_adaptive_pools(module)
+    module, names = export_module(model)
     example = torch.randn(2, 3, *TRACE_SIZE) if dynamic else torch.randn(1, 3, *shape)
     program = _export_program(module, example, dynamic)
     min_size = _min_size(program) if dynamic else tuple(shape)
@@ -107,16 +103,19 @@ def export_onnx(model, out, shape=(512, 512), dynamic=False, opset=18):
         program,
         (example,),
         input_names=['inputs'],
-        output_names=['outputs'],
+        output_names=list(names),
         opset_version=opset,
         dynamo=True,
+        # onnxscript's optimizer drops the bound of one of two clamps of the same tensor
+        # (mmdet's inverse_sigmoid): detectors are left to ONNX Runtime's optimizer.
+        optimize=len(names) == 1,
         external_data=False,
         verbose=False,
     )
     proto = onnx_program.model_proto
     meta = dict(
         producer='pvtv2_dense',
-        computes="model(inputs, mode='tensor')",
+        computes=', '.join(names) if len(names) > 1 else "model(inputs, mode='tensor')",
         dynamic=str(bool(dynamic)),
         min_height=str(min_size[0]),
         min_width=str(min_size[1]),
@@ -132,7 +131,7 @@ def export_onnx(model, out, shape=(512, 512), dynamic=False, opset=18):
         if osp.exists(tmp):
             os.remove(tmp)
     dims = ['N', 3, 'H', 'W'] if dynamic else [1, 3, *shape]
-    return dict(input_shape=dims, min_size=min_size)
+    return dict(input_shape=dims, min_size=min_size, outputs=names)
 
 
 def verify_sizes(shape, dynamic):
@@ -144,16 +143,19 @@ def verify_sizes(shape, dynamic):
     return [(1, *shape), (2, *odd)]
 
 
-def run_onnx(path, inputs: np.ndarray):
-    """The first output of the ONNX file ``path`` for ``inputs`` in ONNX Runtime (CPU)."""
+def run_onnx(path, inputs: np.ndarray, all_outputs=False):
+    """The first output (or every output) of the ONNX file ``path`` for ``inputs`` in ONNX
+    Runtime (CPU)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    return session.run(None, {session.get_inputs()[0].name: inputs})[0]
+    out = session.run(None, {session.get_inputs()[0].name: inputs})
+    return out if all_outputs else out[0]
 
 
 def verify_onnx(path, model, sizes, tolerance=DEFAULT_TOLERANCE, seed=0):
-    """Compare ONNX Runtime's outputs of ``path`` with ``model(inputs, mode='tensor')``.
+    """Compare ONNX Runtime's outputs of ``path`` with ``model(inputs, mode='tensor')``, or
+    for a detector with mmdet's ``predict`` (:func:`.onnx_det.verify_detections`).
 
     Args:
         path (str): the exported file.
@@ -168,11 +170,17 @@ def verify_onnx(path, model, sizes, tolerance=DEFAULT_TOLERANCE, seed=0):
     Raises:
         ExportError: when a difference exceeds ``tolerance`` or a shape differs.
     """
+    from .onnx_det import is_detector, verify_detections
+
     reference = TensorForward(model).eval()
     g = torch.Generator().manual_seed(seed)
     results = []
     for batch, h, w in sizes:
         x = torch.randn(batch, 3, h, w, generator=g)
+        if is_detector(model):
+            got = run_onnx(path, x.numpy(), all_outputs=True)
+            results.append((tuple(x.shape), verify_detections(path, model, x, got, tolerance)))
+            continue
         with torch.no_grad():
             want = reference(x).float().numpy()
         got = run_onnx(path, x.numpy())

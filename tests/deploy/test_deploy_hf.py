@@ -110,29 +110,55 @@ def test_round_trip_ours_hf_ours_keeps_every_weight(task, tmp_path):
         (
             'segformer',
             {},
-            "transformers' SegformerConfig has one LayerNorm eps (1e-05) and the model uses the "
-            'official PVTv2 mix',
+            "transformers' SegformerConfig has one LayerNorm eps (1e-05) in every norm and the "
+            'model uses the official PVTv2 mix',
         ),
         (
             'segformer',
             {'model.backbone.arch.layer_norm_eps': 1e-6},
-            "transformers' SegformerConfig has LayerNorm eps 1e-05 in every norm, the model has "
-            'layer_norm_eps=1e-06',
+            "transformers' SegformerConfig has one LayerNorm eps (1e-05) in every norm and the "
+            'model uses layer_norm_eps=1e-06',
         ),
-        (
-            'segformer_linear_sra',
-            {'model.backbone.arch.layer_norm_eps': 1e-5},
-            "transformers' SegformerConfig has no linear SRA (linear_attention=True) counterpart",
-        ),
-        ('classifier', {}, "transformers' PvtV2Config has one LayerNorm eps"),
+        ('classifier', {}, "transformers' PvtV2Config has one LayerNorm eps (1e-06)"),
     ],
 )
-def test_what_hf_cannot_express_is_refused(task, options, message, tmp_path):
+def test_an_eps_hf_cannot_express_is_refused_when_exact(task, options, message, tmp_path):
     model = _model(tmp_path, task, options)
     with pytest.raises(ExportError) as err:
-        export_hf(model, str(tmp_path / 'hf'))
+        export_hf(model, str(tmp_path / 'hf'), exact=True)
     assert str(err.value).startswith(message) and '\n' not in str(err.value)
+    assert '--exact' in str(err.value)
     assert not (tmp_path / 'hf').exists()
+
+
+@pytest.mark.parametrize('task', ['segformer', 'glpn', 'classifier'])
+def test_the_official_eps_mix_exports_with_its_measured_difference(task, tmp_path):
+    """Every shipped config has the official mix: the export takes HF's one eps and measures."""
+    model = _model(tmp_path, task, {})
+    assert model.backbone.arch['layer_norm_eps'] is None
+    info = export_hf(model, str(tmp_path / 'hf'))
+    assert 0 < info['max_diff'] <= 1e-3  # the eps matters, and only a little
+    assert 'LayerNorm eps: the HF model has' in info['eps_note']
+    hf, _ = to_hf(model)
+    assert compare(model, hf) == pytest.approx(info['max_diff'], rel=0.5)
+
+
+def test_an_eps_difference_above_the_tolerance_is_refused(tmp_path, monkeypatch):
+    import pvtv2_dense.deploy.hf as hf
+
+    model = _model(tmp_path, 'segformer', {})
+    monkeypatch.setattr(hf, 'EPS_TOLERANCE', 1e-9)
+    with pytest.raises(ExportError, match='with its one LayerNorm eps differs from ours by'):
+        export_hf(model, str(tmp_path / 'hf'), tolerance=1e-9)
+    assert not (tmp_path / 'hf').exists()
+
+
+def test_linear_sra_is_refused(tmp_path):
+    model = _model(tmp_path, 'segformer_linear_sra', {'model.backbone.arch.layer_norm_eps': 1e-5})
+    with pytest.raises(ExportError) as err:
+        export_hf(model, str(tmp_path / 'hf'))
+    want = "transformers' SegformerConfig has no linear SRA (linear_attention=True) counterpart"
+    assert str(err.value) == want
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """ONNX export: the exact adaptive pooling, every exportable task checked in ONNX Runtime, the
-export tool end to end, and the one-line refusal of Deformable DETR."""
+export tool end to end (detectors: tests/deploy/test_onnx_detectors.py)."""
 
 import subprocess
 import sys
@@ -85,20 +85,6 @@ def test_tool_dynamic_verify_and_no_silent_overwrite(tmp_path):
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1].startswith(f'error: --out {out} already exists')
     assert out.read_bytes() == before
-
-
-@pytest.mark.slow
-def test_deformable_detr_is_refused_in_one_line(tmp_path):
-    config, checkpoint = write_task(tmp_path, 'deformable_detr')
-    out = tmp_path / 'det.onnx'
-    run = subprocess.run(
-        [*TOOL, config, checkpoint, '--out', str(out)], capture_output=True, text=True
-    )
-    assert run.returncode == 2, run.stderr
-    last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: cannot export DeformableDETRMSDA to ONNX: ')
-    assert 'MultiScaleDeformableAttention' in last and 'Traceback' not in run.stderr
-    assert not out.exists()
 
 
 @pytest.mark.slow

@@ -139,6 +139,49 @@ def test_depth_pipeline_with_hf_glpn_processor_is_wrong(tmp_path):
     assert float(((got - want).abs() / want.abs()).max()) > 1e-2
 
 
+@pytest.mark.slow  # 13-20 s: export, then a transformers pipeline
+def test_depth_pipeline_takes_a_photo_whose_sides_are_not_multiples_of_32(tmp_path):
+    """HF's GLPN needs multiples of 32: the exported processor pads (it used to end in a
+    transformers traceback, sizes 25 vs 26)."""
+    from PIL import Image
+    from skimage import data
+
+    photo = Image.fromarray(data.coffee()).resize((150, 100), Image.BILINEAR)
+    info, hf, answer, ours = _run('depth-estimation', tmp_path, photo=photo)
+    assert any('centre-pads' in note for note in info['processor_notes'])
+    got = answer['predicted_depth'].squeeze()
+    want = ours.pred_depth_map.data[0]
+    assert got.shape == want.shape == (100, 150)
+    # Padded by 12 and 10 pixels, and resized back: close to ours, not equal.
+    rel = float(((got - want).abs() / want.abs()).mean())
+    assert 1e-4 < rel < 0.25
+
+
+@pytest.mark.slow  # 13-20 s: export, then a transformers pipeline
+def test_classifier_labels_come_from_the_config_dataset(tmp_path):
+    names = tuple(f'shape{i}' for i in range(10))
+    text = CONFIGS['image-classification'][0] + (
+        f'test_dataloader = dict(dataset=dict(metainfo=dict(classes={names!r})))\n'
+    )
+    info, hf, answer, ours = _run('image-classification', tmp_path, text=text)
+    assert hf.model.config.id2label == dict(enumerate(names))
+    assert answer[0]['label'] == names[int(ours.pred_score.argmax())]
+
+
+@pytest.mark.slow  # 13-20 s: export, then a transformers pipeline
+def test_imagenet_classifier_labels_are_its_class_folders(tmp_path):
+    """An ImageNet-1k config: the WordNet ids of its class folders, not LABEL_0..999."""
+    wnids = [f'n{i:08d}' for i in range(10)]
+    root = tmp_path / 'imagenet'
+    for wnid in wnids:
+        (root / 'val' / wnid).mkdir(parents=True)
+    text = CONFIGS['image-classification'][0] + (
+        f'test_dataloader = dict(dataset=dict(data_root={str(root)!r}))\n'
+    )
+    info, hf, answer, ours = _run('image-classification', tmp_path / 'run', text=text)
+    assert [hf.model.config.id2label[i] for i in range(10)] == wnids
+
+
 def test_classification_pipeline_ranks_as_ours(tmp_path):
     info, hf, answer, ours = _run('image-classification', tmp_path)
     assert info['processor'] == 'MobileNetV2ImageProcessor'
@@ -164,7 +207,7 @@ def test_shipped_b0_configs_through_pipelines(tmp_path):
     for item in answer:
         got[np.asarray(item['mask']) > 0] = label2id[item['label']]
     assert (got == ours.pred_sem_seg.data[0].numpy()).mean() >= 0.999
-    coffee = Image.fromarray(data.coffee()[8:392, 12:588])  # 384x576: multiples of 32
+    coffee = Image.fromarray(data.coffee()[8:392, 12:588])  # 384x576: multiples of 32, no padding
     info, hf, answer, ours = _run(
         'depth-estimation', tmp_path / 'depth', B0_CONFIGS['depth-estimation'], coffee
     )

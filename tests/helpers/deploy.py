@@ -68,13 +68,17 @@ def randomise(model, seed=0):
     return model
 
 
-def write_task(tmp_path, task, seed=0):
-    """Write the task's config and a checkpoint of its (random) weights, saved from the
-    config's own (fast) model as training would; returns (config path, checkpoint path)."""
+def write_task(tmp_path, task, seed=0, options=None):
+    """Write the task's config (with ``options``, dotted keys, merged in) and a checkpoint of
+    its (random) weights, saved from the config's own (fast) model as training would; returns
+    (config path, checkpoint path)."""
     text, scope = TASKS[task]
     config = tmp_path / f'{task}.py'
     config.write_text(text)
     cfg = Config.fromfile(str(config))
+    if options:
+        cfg.merge_from_dict(options)
+        cfg.dump(str(config))
     init_default_scope(scope)
     model_cfg = cfg.model
     if task == 'deformable_detr':  # build without the pretrained file

@@ -2,9 +2,13 @@
 
 The graph takes the preprocessed batch (N, 3, H, W) float32 (after the config's
 data_preprocessor: BGR->RGB, mean/std) and computes model(inputs, mode='tensor'): segmentation
-logits at 1/4 of the input size, depth maps at the input size, or class logits. It is exported
-from the plain definitions (attn_impl='sdpa', ffn_impl='plain', AllMLPHead): same weights and
-results as the shipped speed-ups. Deformable DETR is refused with the reason.
+logits at 1/4 of the input size, depth maps at the input size, or class logits. Deformable DETR
+(plain, refine, two-stage) exports with its post-processing: outputs boxes (N, K, 4; x1 y1 x2 y2
+in input pixels), scores (N, K) and labels (N, K), K = test_cfg.max_per_img; its deformable
+attention runs through GridSample (opset >= 16). Models are exported from the plain definitions
+(attn_impl='sdpa', ffn_impl='plain', AllMLPHead): same weights and results as the shipped
+speed-ups. RetinaNet, ATSS, GFL, Mask R-CNN, Sparse R-CNN and Panoptic SegFormer are refused in
+one line naming the model and the reason, before the checkpoint is read.
 
 Examples:
     python tools/deployment/export_onnx.py CONFIG CKPT --out model.onnx --verify
@@ -14,7 +18,9 @@ Examples:
 --dynamic gives symbolic N, H and W (linear SRA included); the smallest H and W the graph
 serves is printed and kept in the file's metadata (min_height, min_width). --verify runs the
 file in ONNX Runtime at the export size and, for a dynamic graph, at an odd size with batch 2,
-and fails (exit 1) when an output differs from PyTorch's by more than --tolerance.
+and fails (exit 1) when an output differs from PyTorch's by more than --tolerance (detectors:
+every detection has a counterpart in mmdet's own predict with the same label, its score within
+--tolerance and its box within --tolerance x the longer input side).
 Needs requirements/deploy.txt (onnx, onnxruntime).
 """
 
@@ -24,6 +30,7 @@ import sys
 from mmengine.config import DictAction
 
 from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config, refuse_overwrite
+from pvtv2_dense.deploy.outputs import check_writable
 from pvtv2_dense.errors import ExportError
 
 
@@ -60,15 +67,18 @@ def main(argv=None):
     if min(args.shape) < 1:
         raise CLIError(f'--shape {args.shape[0]} {args.shape[1]}: expected positive H and W')
     refuse_overwrite(args.out, '--out', args.overwrite)
+    check_writable(args.out, '--out')
     from pvtv2_dense.deploy import onnx as deploy_onnx
+    from pvtv2_dense.deploy.onnx_det import check_config
     from pvtv2_dense.deploy.plain import build_plain_model
 
     deploy_onnx.require_onnx(runtime=args.verify)
     cfg = load_config(args.config, args.cfg_options)
+    check_config(cfg)
     model = build_plain_model(cfg, args.checkpoint, args.config)
     shape = tuple(args.shape)
     info = deploy_onnx.export_onnx(model, args.out, shape, args.dynamic, args.opset)
-    print(f'wrote {args.out}: input {info["input_shape"]} float32')
+    print(f'wrote {args.out}: input {info["input_shape"]} float32 -> {", ".join(info["outputs"])}')
     if args.dynamic:
         print(f'  dynamic H >= {info["min_size"][0]}, W >= {info["min_size"][1]}')
     if args.verify:

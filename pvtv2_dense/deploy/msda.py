@@ -1,0 +1,104 @@
+"""Multi-scale deformable attention in plain PyTorch ops that ONNX exports (GridSample, opset
+>= 16), for the export of mmdet's Deformable DETR family.
+
+mmcv's ``MultiScaleDeformableAttention`` reads the level sizes from a tensor
+(``spatial_shapes``) and, off CUDA, loops over them in Python: a traced graph would freeze them
+and torch.export cannot read them. ``_msda_forward`` computes the same with the level sizes
+given as a list of ``(h, w)`` (Python or symbolic ints, read from the feature maps), so a
+dynamic graph keeps them symbolic. :func:`swap_msda` installs it on a copy of a model, for
+export only; :func:`~pvtv2_dense.deploy.onnx.verify_onnx` checks the file against mmdet's own
+forward.
+"""
+
+import types
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def sample_levels(value, shapes, locations, weights):
+    """Bilinearly sample every level at ``locations`` and sum with ``weights``.
+
+    Args:
+        value (Tensor): (bs, num_value, heads, c), the levels flattened one after another.
+        shapes (list[tuple[int, int]]): (h, w) of each level.
+        locations (Tensor): (bs, q, heads, levels, points, 2), x and y in [0, 1].
+        weights (Tensor): (bs, q, heads, levels, points).
+
+    Returns:
+        Tensor: (bs, q, heads * c).
+    """
+    bs, _, heads, c = value.shape
+    _, q, _, levels, points, _ = locations.shape
+    grids = locations * 2 - 1  # grid_sample's coordinates span [-1, 1]
+    sampled, start = [], 0
+    for lvl, (h, w) in enumerate(shapes):
+        level = value.narrow(1, start, h * w)
+        start = start + h * w
+        level = level.permute(0, 2, 3, 1).reshape(bs * heads, c, h, w)
+        grid = grids[:, :, :, lvl].transpose(1, 2).reshape(bs * heads, q, points, 2)
+        sampled.append(
+            F.grid_sample(level, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+        )
+    stacked = torch.stack(sampled, -2).flatten(-2)  # (bs * heads, c, q, levels * points)
+    weights = weights.transpose(1, 2).reshape(bs * heads, 1, q, levels * points)
+    out = (stacked * weights).sum(-1).view(bs, heads * c, q)
+    return out.transpose(1, 2)
+
+
+def _msda_forward(
+    self,
+    query,
+    key=None,
+    value=None,
+    identity=None,
+    query_pos=None,
+    key_padding_mask=None,
+    reference_points=None,
+    spatial_shapes=None,
+    level_start_index=None,
+    **kwargs,
+):
+    """The forward of mmcv's ``MultiScaleDeformableAttention`` with ``spatial_shapes`` a list."""
+    value = query if value is None else value
+    identity = query if identity is None else identity
+    if query_pos is not None:
+        query = query + query_pos
+    if not self.batch_first:
+        query, value = query.transpose(0, 1), value.transpose(0, 1)
+    bs, num_query, _ = query.shape
+    num_value = value.shape[1]
+    value = self.value_proj(value)
+    if key_padding_mask is not None:
+        value = value.masked_fill(key_padding_mask[..., None], 0.0)
+    value = value.view(bs, num_value, self.num_heads, -1)
+    heads, levels, points = self.num_heads, self.num_levels, self.num_points
+    offsets = self.sampling_offsets(query).view(bs, num_query, heads, levels, points, 2)
+    weights = self.attention_weights(query).view(bs, num_query, heads, levels * points)
+    weights = weights.softmax(-1).view(bs, num_query, heads, levels, points)
+    if reference_points.shape[-1] == 2:
+        # Offsets are in pixels of each level: divide by its (w, h).
+        one = offsets.new_ones(())
+        size = torch.stack([torch.stack([one * w, one * h]) for h, w in spatial_shapes])
+        locations = reference_points[:, :, None, :, None, :] + offsets / size[:, None, :]
+    else:  # boxes: offsets in half-widths of the box, per point
+        centre, wh = reference_points[:, :, None, :, None, :2], reference_points[..., 2:]
+        locations = centre + offsets / points * wh[:, :, None, :, None, :] * 0.5
+    out = self.output_proj(sample_levels(value, spatial_shapes, locations, weights))
+    if not self.batch_first:
+        out = out.transpose(0, 1)
+    return self.dropout(out) + identity
+
+
+def swap_msda(model: nn.Module) -> int:
+    """Give every mmcv ``MultiScaleDeformableAttention`` of ``model`` the list-of-sizes
+    forward (in place; use on a copy). Returns how many were swapped."""
+    from mmcv.ops import MultiScaleDeformableAttention
+
+    n = 0
+    for module in model.modules():
+        if isinstance(module, MultiScaleDeformableAttention):
+            module.forward = types.MethodType(_msda_forward, module)
+            n += 1
+    return n
