@@ -24,8 +24,8 @@ import re
 
 import torch
 
-from ..errors import CheckpointError, ConfigError
 from ..arch import DEFAULT_OPTIONS
+from ..errors import CheckpointError, ConfigError
 from .formats import to_pvtv2_dense
 
 BACKBONE_PREFIX = 'model.backbone.conv_encoder.model.encoder.'

@@ -20,12 +20,12 @@ import shutil
 
 import torch
 
+from ..arch import PER_STAGE
 from ..checkpoint import to_pvtv2_dense
 from ..checkpoint.hf_glpn import hf_glpn_to_depth_estimator
 from ..checkpoint.hf_segformer import segformer_to_pvtv2_dense
 from ..errors import ExportError
 from ..fileio.outputs import replace_path
-from ..arch import PER_STAGE
 
 # Every LayerNorm of HF Segformer and GLPN is nn.LayerNorm's default.
 HF_SEGFORMER_EPS = 1e-5
