@@ -293,7 +293,8 @@ def test_converted_hf_model_evaluates_with_tools_test(tmp_path):
 
     root = generate_coco(str(tmp_path / 'data'), num_train=2, num_val=4, seed=0)
     root = root.rstrip('/') + '/'
-    save_hf_detr(_hf_model(), tmp_path / 'hf')
+    hf = _hf_model()
+    save_hf_detr(hf, tmp_path / 'hf')
     ckpt = tmp_path / 'converted.pth'
     data = [
         f'test_dataloader.dataset.data_root={root}',
@@ -319,7 +320,7 @@ def test_converted_hf_model_evaluates_with_tools_test(tmp_path):
     # the detections it scored are those of a direct run of the converted model on each image.
     cfg = Config.fromfile(str(tmp_path / 'converted.py'))
     model = build_model(cfg, str(ckpt))
-    assert compare_detr(model, _hf_model()) <= 1e-4
+    assert compare_detr(model, hf, INPUTS[:1]) <= 1e-4
     pipeline = build_test_pipeline(cfg)
     with open(f'{root}annotations/instances_val2017.json') as f:
         images = {i['id']: i['file_name'] for i in json.load(f)['images']}
