@@ -11,9 +11,10 @@ import re
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import DATASETS, MODELS, init_default_scope
+from mmengine.registry import DATASETS, MODELS, TRANSFORMS, init_default_scope
 
 from ..checkpoint.fit import check_checkpoint
+from ..datasets.checks import AS_STORED, decode_as_stored
 from ..errors import ConfigError
 
 # mmseg/mmdet loaders and checks and ours (e.g. CheckedLoadPanopticAnnotations), scoped or not.
@@ -81,10 +82,36 @@ def build_test_pipeline(cfg):
     if not steps:
         raise ConfigError(f'{cfg.filename} defines no test pipeline')
     steps = [dict(s) for s in steps if not _ANNOTATION_LOADER.search(s['type'])]
+    flag = decode_flag(steps[0])
     # mmcv's file loader and ours (the classifiers' CheckedLoadImage) read img_path.
     if str(steps[0]['type']).endswith(('LoadImageFromFile', 'CheckedLoadImage')):
         steps[0]['type'] = 'LoadImageFromNDArray'
-    return Compose(steps)
+    pipeline = Compose(steps)
+    # A loader left in (e.g. inside TestTimeAug) decodes as the datasets do.
+    decode_as_stored(pipeline)
+    pipeline.decode_flag = flag
+    return pipeline
+
+
+def decode_flag(step):
+    """The mmcv colour flag the test data's loader decodes with, the datasets' rule applied.
+
+    Segmentation, depth and detection loaders ignore EXIF orientation (see
+    :func:`~pvtv2_dense.datasets.checks.decode_as_stored`); the classifiers' loader applies it.
+
+    Args:
+        step (dict): the first step of the config's test pipeline.
+
+    Returns:
+        str: ``'color'`` or ``'color_ignore_orientation'``, for an in-memory 3-channel image.
+    """
+    try:
+        loader = TRANSFORMS.build(dict(step))
+    except Exception:  # not a loader this scope knows: the datasets' rule
+        return AS_STORED['color']
+    decode_as_stored(loader)
+    ignores = str(getattr(loader, 'color_type', 'color')).endswith('_ignore_orientation')
+    return AS_STORED['color'] if ignores else 'color'
 
 
 @torch.no_grad()

@@ -5,10 +5,12 @@ import json
 import os.path as osp
 
 import cv2
+import mmcv
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 
+from ..datasets.checks import AS_STORED
 from ..errors import DataError
 
 
@@ -98,6 +100,11 @@ def plot_training_curves(work_dir: str, metric: str, out_file: str) -> str:
     return out_file
 
 
+def _read_image(path, flag=AS_STORED['color']):
+    """The BGR image as the dataset decoded it (by default EXIF orientation ignored)."""
+    return mmcv.imread(path, flag=flag, channel_order='bgr')
+
+
 def _palette(n: int) -> np.ndarray:
     rng = np.random.default_rng(3)
     colours = rng.integers(40, 256, size=(n + 1, 3), dtype=np.uint8)
@@ -112,7 +119,7 @@ def _colour_labels(labels: np.ndarray, palette: np.ndarray, ignore_index=255) ->
 
 def _seg_panels(result, dataset):
     palette = _palette(len(dataset.metainfo['classes']))
-    image = cv2.imread(result.img_path)
+    image = _read_image(result.img_path)
     h, w = image.shape[:2]
     panels = [image]
     for labels in (result.gt_sem_seg.data[0], result.pred_sem_seg.data[0]):
@@ -123,7 +130,7 @@ def _seg_panels(result, dataset):
 
 
 def _depth_panels(result, dataset):
-    image = cv2.imread(result.img_path)
+    image = _read_image(result.img_path)
     h, w = image.shape[:2]
     gt = result.gt_depth_map.data[0].cpu().numpy()
     pred = result.pred_depth_map.data[0].cpu().numpy()
@@ -139,7 +146,7 @@ def _depth_panels(result, dataset):
 
 
 def _det_panels(result, dataset, score_thr=0.3):
-    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    image = _read_image(result.img_path)
     panels = []
     for instances, colour in ((result.gt_instances, (0, 200, 0)), (result.pred_instances, None)):
         canvas = image.copy()
@@ -159,7 +166,7 @@ def _text_panel(image, lines, colour):
 
 
 def _cls_panels(result, dataset):
-    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    image = _read_image(result.img_path, 'color')  # CheckedLoadImage applies EXIF orientation
     classes = dataset.metainfo.get('classes') or []
     gt, pred = int(result.gt_label[0]), int(result.pred_label[0])
     name = lambda i: str(classes[i]) if i < len(classes) else str(i)  # noqa: E731
@@ -177,7 +184,7 @@ def _panoptic_panels(result, dataset):
 
     from ..engine.panoptic_visualizer import segment_colours
 
-    image = cv2.imread(result.img_path, cv2.IMREAD_COLOR)
+    image = _read_image(result.img_path)
     h, w = image.shape[:2]
     classes = dataset.metainfo['classes']
     # Ground truth in the prediction's convention: stuff labels, things label + k * offset.

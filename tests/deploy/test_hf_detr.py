@@ -8,12 +8,14 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import pvtv2_dense  # noqa: F401  (registers our modules)
+from pvtv2_dense.apis.inference import build_model, build_test_pipeline, predict
 from pvtv2_dense.checkpoint.hf_deformable_detr import load_hf_detr, model_options
 from pvtv2_dense.deploy.hf_detr import (
     check_detr,
@@ -333,7 +335,8 @@ def test_converted_hf_model_evaluates_with_tools_test(tmp_path):
 
     root = generate_coco(str(tmp_path / 'data'), num_train=2, num_val=4, seed=0)
     root = root.rstrip('/') + '/'
-    save_hf_detr(_hf_model(), tmp_path / 'hf')
+    hf = _hf_model()
+    save_hf_detr(hf, tmp_path / 'hf')
     ckpt = tmp_path / 'converted.pth'
     data = [
         f'test_dataloader.dataset.data_root={root}',
@@ -350,8 +353,28 @@ def test_converted_hf_model_evaluates_with_tools_test(tmp_path):
     assert run.returncode == 0
     work = tmp_path / 'work'
     test = [sys.executable, osp.join(ROOT, 'tools/test.py'), str(tmp_path / 'converted.py')]
-    run = subprocess.run([*test, str(ckpt), '--work-dir', str(work)], text=True)
+    dump = ['--cfg-options', f'test_evaluator.outfile_prefix={work}/res']  # the detections
+    run = subprocess.run([*test, str(ckpt), '--work-dir', str(work), *dump], text=True)
     assert run.returncode == 0
     with open(work / 'test_metrics.json') as f:
-        metrics = json.load(f)
-    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+        assert 'coco/bbox_mAP' in json.load(f)
+    # What tools/test.py evaluated is the HF model: the converted weights give HF's outputs, and
+    # the detections it scored are those of a direct run of the converted model on each image.
+    cfg = Config.fromfile(str(tmp_path / 'converted.py'))
+    model = build_model(cfg, str(ckpt))
+    assert compare_detr(model, hf, INPUTS[:1]) <= 1e-4
+    pipeline = build_test_pipeline(cfg)
+    with open(f'{root}annotations/instances_val2017.json') as f:
+        images = {i['id']: i['file_name'] for i in json.load(f)['images']}
+    with open(work / 'res.bbox.json') as f:
+        dumped = json.load(f)
+    assert {d['image_id'] for d in dumped} == set(images)
+    for image_id, name in images.items():
+        sample = predict(model, pipeline, cv2.imread(f'{root}val2017/{name}'))
+        ours = sorted(d['score'] for d in dumped if d['image_id'] == image_id)[::-1]
+        direct = sample.pred_instances.scores.sort(descending=True).values.tolist()
+        assert ours == pytest.approx(direct, abs=1e-5)
+        best = max((d for d in dumped if d['image_id'] == image_id), key=lambda d: d['score'])
+        top = sample.pred_instances.scores.argmax()
+        x0, y0, x1, y1 = sample.pred_instances.bboxes[top].tolist()
+        assert best['bbox'] == pytest.approx([x0, y0, x1 - x0, y1 - y0], abs=1e-2)

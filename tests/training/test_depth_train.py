@@ -36,6 +36,19 @@ default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=1))
 """
 
 
+def _read_mm(path):
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float64) / 1000.0
+
+
+def _nyu_metrics(gt, pred):
+    """d1, d2, d3, abs_rel and rmse of one frame on its valid pixels (the config's 1e-3 .. 10 m)."""
+    mask = (gt > 1e-3) & (gt < 10.0)
+    g, p = gt[mask], pred[mask]
+    ratio = np.maximum(g / p, p / g)
+    deltas = [np.mean(ratio < 1.25**k) for k in (1, 2, 3)]
+    return (*deltas, np.mean(np.abs(p - g) / g), np.sqrt(np.mean((p - g) ** 2)))
+
+
 @pytest.mark.slow
 def test_train_and_test_through_the_tools(tmp_path):
     root = generate_nyu(str(tmp_path / 'data'), num_train=4, num_val=2, seed=5)
@@ -65,11 +78,25 @@ def test_train_and_test_through_the_tools(tmp_path):
     metrics = json.loads((work / 'test_metrics.json').read_text())
     assert DEPTH_METRICS <= set(metrics)
     assert all(np.isfinite(metrics[k]) for k in DEPTH_METRICS)
-    assert 0 <= metrics['d1'] <= metrics['d2'] <= metrics['d3'] <= 1
     # NYU's image folder is flat: one prediction per test image, named after it, no sub-folders.
     stems = sorted(osp.splitext(f)[0] + '.png' for f in os.listdir(osp.join(root, 'images/test')))
     for sub in ('depth_png', 'depth_color'):
         assert sorted(os.listdir(show / sub)) == stems and len(stems) == 2
+    # Recompute from the saved predictions and the ground truth (both uint16 mm): the reported
+    # numbers are per-image metrics on the whole frame's valid pixels, averaged over images.
+    recomputed = np.mean(
+        [
+            _nyu_metrics(
+                _read_mm(osp.join(root, 'annotations/test', name)),
+                _read_mm(show / 'depth_png' / name),
+            )
+            for name in stems
+        ],
+        axis=0,
+    )
+    reported = [metrics[k] for k in ('d1', 'd2', 'd3', 'abs_rel', 'rmse')]
+    assert reported[:3] == pytest.approx(recomputed[:3], abs=2e-3)  # a pixel is 1/4096
+    assert reported[3:] == pytest.approx(recomputed[3:], rel=2e-3)  # PNGs hold whole mm
     pngs = sorted((show / 'depth_png').glob('*.png'))
     depth = cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16 and depth.shape == (64, 64) and depth.max() > 0

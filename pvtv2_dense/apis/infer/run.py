@@ -84,7 +84,8 @@ class _Runner:
         return dict(done=done, fps=clocks)
 
     def image(self, path, name):
-        image = read_image(path, self.options.max_pixels)
+        # Decoded as the config's test data is (EXIF orientation applied or not).
+        image = read_image(path, self.options.max_pixels, self.predictor.pipeline.decode_flag)
         sample = self.predictor.infer(self.predictor.preprocess(image))
         out = osp.join(self.plan.vis_dir, name + '.png')
         picture = self.render(image, sample)

@@ -15,6 +15,7 @@ import cv2
 import mmcv
 import numpy as np
 
+from ...datasets.checks import AS_STORED
 from ...errors import DataError
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -122,10 +123,11 @@ def check_pixels(width, height, max_pixels, what):
         )
 
 
-def read_image(path, max_pixels):
+def read_image(path, max_pixels, flag=AS_STORED['color']):
     """A BGR ``uint8`` (H, W, 3) array of any readable image of at most ``max_pixels`` pixels.
 
-    Grayscale and RGBA are converted to 3-channel colour, 16-bit colour scaled to 8 bits.
+    Grayscale and RGBA are converted to 3-channel colour, 16-bit colour scaled to 8 bits. ``flag``
+    (mmcv's) says whether EXIF orientation is applied; by default it is not (pixels as stored).
 
     Raises:
         DataError: the image is over the limit (checked before decoding) or does not decode.
@@ -134,7 +136,7 @@ def read_image(path, max_pixels):
     if size is not None:
         check_pixels(*size, max_pixels, 'image')
     try:
-        img = mmcv.imread(path, flag='color', channel_order='bgr')
+        img = mmcv.imread(path, flag=flag, channel_order='bgr')
     except (OSError, cv2.error):
         img = None
     if img is None or img.ndim != 3 or img.shape[2] != 3 or not img.size:

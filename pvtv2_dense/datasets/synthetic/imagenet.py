@@ -18,6 +18,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from ...errors import ConfigError
 from .common import is_complete, mark_complete, texture
 
 SHAPES = ('disk', 'square', 'triangle', 'ring', 'cross', 'diamond', 'hbar', 'vbar', 'half', 'ell')
@@ -51,7 +52,7 @@ def shape_mask(shape: str, size: int, cy: float, cx: float, r: float) -> np.ndar
         return (radius <= r) & (dy <= 0)
     if shape == 'ell':
         return inside & ((dx <= -r / 3) | (dy >= r / 3))
-    raise KeyError(f'unknown shape {shape!r}; expected one of {SHAPES}')
+    raise ConfigError(f'unknown shape {shape!r}; expected one of {SHAPES}')
 
 
 def render_image(rng: np.random.Generator, label: int, size: int) -> np.ndarray:
