@@ -219,6 +219,21 @@ SEM_FPN = {
     'auto_scale_lr': "mmseg's configs have none; ours states the recipe's batch (32) so "
     '--auto-scale-lr scales the lr from it; disabled by default',
 }
+# Cascade Mask R-CNN 4conv1fc-GIoU 3x against mmdet's ConvNeXt-T recipe of the same heads,
+# augmentation and mixed precision (whai362/PVT's and mmdet's configs share the heads verbatim).
+CASCADE_3X = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'model.roi_head.bbox_head[*].norm_cfg.type': 'LocalSyncBN is the official SyncBN in '
+    'multi-process GPU runs and BN in one process (SyncBN fails there)',
+    'optim_wrapper.optimizer.lr': _OFFICIAL_3X,
+    'optim_wrapper.constructor': "whai362/PVT's optimizer has no layer-wise lr decay (ConvNeXt's "
+    "LearningRateDecayOptimizerConstructor, which needs mmpretrain's ConvNeXt layer names)",
+    'optim_wrapper.paramwise_cfg.*': _OFFICIAL_3X,
+    'param_scheduler[0].end': MASK_RCNN_3X['param_scheduler[0].end'],
+}
 BACKBONE_DROP_PATH = 'model.backbone.drop_path_rate'
 # whai362/PVT's detection/pvt_v2.py and whai362/PVTv2-Seg's pvtv2.py build every size with drop
 # path 0.1; ResNet has none, and mmdet's configs/pvt leave it to the backbone's default (0.1).
@@ -390,6 +405,17 @@ SPARSE_RCNN_PAIRS = _pairs(
         for b in _B2S
     ],
 )
+CASCADE_3X_PAIRS = _pairs(
+    'cascade_mask_rcnn',
+    osp.join(MMDET_CONFIGS, 'convnext'),
+    [
+        (
+            f'cascade-mask-rcnn_pvtv2-{b}_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py',
+            'cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py',
+        )
+        for b in _B2S
+    ],
+)
 SEM_FPN_PAIRS = _pairs(
     'sem_fpn',
     osp.join(MMSEG_CONFIGS, 'sem_fpn'),
@@ -406,6 +432,7 @@ DROP_PATH_STATED_BY_US = {
         RETINANET_PAIRS,
         MASK_RCNN_PAIRS,
         MASK_RCNN_3X_PAIRS,
+        CASCADE_3X_PAIRS,
         DENSE_3X_PAIRS,
         SPARSE_RCNN_PAIRS,
         SEM_FPN_PAIRS,
@@ -419,6 +446,7 @@ COMPARED = {
     'retinanet': (RETINANET_PAIRS, RETINANET),
     'mask-rcnn': (MASK_RCNN_PAIRS, MASK_RCNN),
     'mask-rcnn-3x': (MASK_RCNN_3X_PAIRS, MASK_RCNN_3X),
+    'cascade-mask-rcnn-3x': (CASCADE_3X_PAIRS, CASCADE_3X),
     'atss-gfl-3x': (DENSE_3X_PAIRS, DENSE_3X),
     'sparse-rcnn': (SPARSE_RCNN_PAIRS, SPARSE_RCNN),
     'sem-fpn': (SEM_FPN_PAIRS, SEM_FPN),
@@ -449,6 +477,7 @@ def test_every_recipe_config_is_compared():
         'deformable_detr',
         'retinanet',
         'mask_rcnn',
+        'cascade_mask_rcnn',
         'atss',
         'gfl',
         'sparse_rcnn',
