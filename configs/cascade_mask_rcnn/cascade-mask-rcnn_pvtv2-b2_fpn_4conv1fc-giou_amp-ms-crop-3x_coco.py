@@ -1,6 +1,7 @@
 # Cascade Mask R-CNN + PVTv2-b2 + FPN, COCO 2017 instances, 3x with multi-scale + crop training in
-# mixed precision: whai362/PVT's detection/configs/cascade_mask_rcnn_pvt_v2_b2_fpn_3x_mstrain_fp16.py
-# on mmdet 3.3, written as mmdet writes the same head and augmentation for ConvNeXt
+# mixed precision: whai362/PVT's detection/configs/
+# cascade_mask_rcnn_pvt_v2_b2_fpn_3x_mstrain_fp16.py on mmdet 3.3, written as mmdet writes the same
+# heads and augmentation for ConvNeXt
 # (cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py).
 _base_ = [
     '../_base_/models/cascade-mask-rcnn_pvtv2-b0_fpn.py',

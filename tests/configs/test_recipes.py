@@ -110,6 +110,25 @@ SEGFORMER = {
     '8 on Cityscapes) so --auto-scale-lr scales the lr from it; disabled by default',
     **ALIGNED_TEST_RESIZE,
 }
+_REALTIME = (
+    "NVlabs/SegFormer's real-time B0 Cityscapes configs (segformer.b0.{512x1024,640x1280,768x768}"
+    '.city.160k.py): smaller crops of frames resized around a smaller scale, tested at that scale '
+    '(whole image; 768x768 by 768-pixel windows); mmseg ships only the 1024x1024 one'
+)
+_NOT_IN_B0_CITYSCAPES = (
+    'model.decode_head.channels',  # 256 for B0 in both
+    'train_dataloader.num_workers',
+    'tta_pipeline[1].transforms[2][0].reduce_zero_label',  # an ADE20K setting
+    *ALIGNED_TEST_RESIZE,
+)
+SEGFORMER_REALTIME = {
+    **{k: v for k, v in SEGFORMER.items() if k not in _NOT_IN_B0_CITYSCAPES},
+    'model.data_preprocessor.size*': _REALTIME,
+    'model.test_cfg*': _REALTIME,
+    'train_dataloader.dataset.pipeline[2].scale*': _REALTIME,
+    'train_dataloader.dataset.pipeline[3].crop_size*': _REALTIME,
+    '*_dataloader.dataset.pipeline[1].scale*': _REALTIME,
+}
 DEFORMABLE_DETR = {
     **BACKBONE,
     **RNG_HOOK,
@@ -345,6 +364,14 @@ PVTV2_SEG_PAIRS = _pairs(
         (_ADE640.format('pvtv2-b5'), _ADE640.format('mit-b5')),
     ],
 )
+REALTIME_PAIRS = _pairs(
+    'segformer',
+    SEG,
+    [
+        (f'segformer_mit-b0_8xb1-160k_cityscapes-{c}.py', f'segformer_mit-b0_{_SEG_TASKS[1]}.py')
+        for c in ('512x1024', '640x1280', '768x768')
+    ],
+)
 _DETR = ('deformable-detr', 'deformable-detr-refine', 'deformable-detr-refine-twostage')
 DETR_PAIRS = _pairs(
     'deformable_detr',
@@ -442,6 +469,7 @@ DROP_PATH_STATED_BY_US = {
 COMPARED = {
     'segformer-mit': (MIT_PAIRS, SEGFORMER),
     'segformer-pvtv2': (PVTV2_SEG_PAIRS, SEGFORMER),
+    'segformer-realtime': (REALTIME_PAIRS, SEGFORMER_REALTIME),
     'deformable-detr': (DETR_PAIRS, DEFORMABLE_DETR),
     'retinanet': (RETINANET_PAIRS, RETINANET),
     'mask-rcnn': (MASK_RCNN_PAIRS, MASK_RCNN),

@@ -16,7 +16,9 @@ from mmengine.structures import InstanceData
 import pvtv2_dense  # noqa: F401  (registers PVTv2 and LocalSyncBN)
 from tests.helpers.common import ROOT
 
-CONFIG = 'configs/cascade_mask_rcnn/cascade-mask-rcnn_pvtv2-b2_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py'
+CONFIG = (
+    'configs/cascade_mask_rcnn/cascade-mask-rcnn_pvtv2-b2_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py'
+)
 SIZE = (96, 128)  # h, w: a multiple of 32, as the preprocessor pads to anyway
 
 
@@ -34,7 +36,9 @@ def _batch():
         masks = np.zeros((2, h, w), np.uint8)
         for mask, (x0, y0, x1, y1) in zip(masks, boxes.int().tolist()):
             mask[y0:y1, x0:x1] = 1
-        gt = InstanceData(bboxes=boxes, labels=torch.tensor([3, 17]), masks=BitmapMasks(masks, h, w))
+        gt = InstanceData(
+            bboxes=boxes, labels=torch.tensor([3, 17]), masks=BitmapMasks(masks, h, w)
+        )
         samples.append(DetDataSample(metainfo=meta, gt_instances=gt))
     return dict(inputs=inputs, data_samples=samples)
 
