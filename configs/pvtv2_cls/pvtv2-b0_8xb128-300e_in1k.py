@@ -5,3 +5,6 @@ _base_ = [
     '../_base_/schedules/schedule_in1k_300e.py',
     '../_base_/default_runtime_cls.py',
 ]
+# Repeated augmentation, on as in the official main.py (--repeated-aug): across GPUs each image is
+# read three times per epoch with its own augmentation; one process shuffles as DefaultSampler.
+train_dataloader = dict(sampler=dict(type='RepeatAugSampler', shuffle=True, num_repeats=3))

@@ -15,6 +15,7 @@ from .coco_panoptic_checked import (
 from .imagenet import ImageNetFolder
 from .kitti_depth import KITTIDepthDataset
 from .nyu_depth import CheckedNYUDataset
+from .samplers import RepeatAugSampler  # noqa: F401  (registers the sampler)
 from .seg_checked import CheckSegAnnotation, SegDataError
 from .seg_folder import CheckedSegDataset
 from .synthetic import (

@@ -110,6 +110,25 @@ SEGFORMER = {
     '8 on Cityscapes) so --auto-scale-lr scales the lr from it; disabled by default',
     **ALIGNED_TEST_RESIZE,
 }
+_REALTIME = (
+    "NVlabs/SegFormer's real-time B0 Cityscapes configs (segformer.b0.{512x1024,640x1280,768x768}"
+    '.city.160k.py): smaller crops of frames resized around a smaller scale, tested at that scale '
+    '(whole image; 768x768 by 768-pixel windows); mmseg ships only the 1024x1024 one'
+)
+_NOT_IN_B0_CITYSCAPES = (
+    'model.decode_head.channels',  # 256 for B0 in both
+    'train_dataloader.num_workers',
+    'tta_pipeline[1].transforms[2][0].reduce_zero_label',  # an ADE20K setting
+    *ALIGNED_TEST_RESIZE,
+)
+SEGFORMER_REALTIME = {
+    **{k: v for k, v in SEGFORMER.items() if k not in _NOT_IN_B0_CITYSCAPES},
+    'model.data_preprocessor.size*': _REALTIME,
+    'model.test_cfg*': _REALTIME,
+    'train_dataloader.dataset.pipeline[2].scale*': _REALTIME,
+    'train_dataloader.dataset.pipeline[3].crop_size*': _REALTIME,
+    '*_dataloader.dataset.pipeline[1].scale*': _REALTIME,
+}
 DEFORMABLE_DETR = {
     **BACKBONE,
     **RNG_HOOK,
@@ -218,6 +237,21 @@ SEM_FPN = {
     'default_hooks.checkpoint.interval': _SEMFPN_SCHEDULE,
     'auto_scale_lr': "mmseg's configs have none; ours states the recipe's batch (32) so "
     '--auto-scale-lr scales the lr from it; disabled by default',
+}
+# Cascade Mask R-CNN 4conv1fc-GIoU 3x against mmdet's ConvNeXt-T recipe of the same heads,
+# augmentation and mixed precision (whai362/PVT's and mmdet's configs share the heads verbatim).
+CASCADE_3X = {
+    **BACKBONE,
+    **RNG_HOOK,
+    **COCO_DATA,
+    **_PVT_NECK,
+    'model.roi_head.bbox_head[*].norm_cfg.type': 'LocalSyncBN is the official SyncBN in '
+    'multi-process GPU runs and BN in one process (SyncBN fails there)',
+    'optim_wrapper.optimizer.lr': _OFFICIAL_3X,
+    'optim_wrapper.constructor': "whai362/PVT's optimizer has no layer-wise lr decay (ConvNeXt's "
+    "LearningRateDecayOptimizerConstructor, which needs mmpretrain's ConvNeXt layer names)",
+    'optim_wrapper.paramwise_cfg.*': _OFFICIAL_3X,
+    'param_scheduler[0].end': MASK_RCNN_3X['param_scheduler[0].end'],
 }
 BACKBONE_DROP_PATH = 'model.backbone.drop_path_rate'
 # whai362/PVT's detection/pvt_v2.py and whai362/PVTv2-Seg's pvtv2.py build every size with drop
@@ -330,6 +364,14 @@ PVTV2_SEG_PAIRS = _pairs(
         (_ADE640.format('pvtv2-b5'), _ADE640.format('mit-b5')),
     ],
 )
+REALTIME_PAIRS = _pairs(
+    'segformer',
+    SEG,
+    [
+        (f'segformer_mit-b0_8xb1-160k_cityscapes-{c}.py', f'segformer_mit-b0_{_SEG_TASKS[1]}.py')
+        for c in ('512x1024', '640x1280', '768x768')
+    ],
+)
 _DETR = ('deformable-detr', 'deformable-detr-refine', 'deformable-detr-refine-twostage')
 DETR_PAIRS = _pairs(
     'deformable_detr',
@@ -390,6 +432,17 @@ SPARSE_RCNN_PAIRS = _pairs(
         for b in _B2S
     ],
 )
+CASCADE_3X_PAIRS = _pairs(
+    'cascade_mask_rcnn',
+    osp.join(MMDET_CONFIGS, 'convnext'),
+    [
+        (
+            f'cascade-mask-rcnn_pvtv2-{b}_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py',
+            'cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py',
+        )
+        for b in _B2S
+    ],
+)
 SEM_FPN_PAIRS = _pairs(
     'sem_fpn',
     osp.join(MMSEG_CONFIGS, 'sem_fpn'),
@@ -406,6 +459,7 @@ DROP_PATH_STATED_BY_US = {
         RETINANET_PAIRS,
         MASK_RCNN_PAIRS,
         MASK_RCNN_3X_PAIRS,
+        CASCADE_3X_PAIRS,
         DENSE_3X_PAIRS,
         SPARSE_RCNN_PAIRS,
         SEM_FPN_PAIRS,
@@ -415,10 +469,12 @@ DROP_PATH_STATED_BY_US = {
 COMPARED = {
     'segformer-mit': (MIT_PAIRS, SEGFORMER),
     'segformer-pvtv2': (PVTV2_SEG_PAIRS, SEGFORMER),
+    'segformer-realtime': (REALTIME_PAIRS, SEGFORMER_REALTIME),
     'deformable-detr': (DETR_PAIRS, DEFORMABLE_DETR),
     'retinanet': (RETINANET_PAIRS, RETINANET),
     'mask-rcnn': (MASK_RCNN_PAIRS, MASK_RCNN),
     'mask-rcnn-3x': (MASK_RCNN_3X_PAIRS, MASK_RCNN_3X),
+    'cascade-mask-rcnn-3x': (CASCADE_3X_PAIRS, CASCADE_3X),
     'atss-gfl-3x': (DENSE_3X_PAIRS, DENSE_3X),
     'sparse-rcnn': (SPARSE_RCNN_PAIRS, SPARSE_RCNN),
     'sem-fpn': (SEM_FPN_PAIRS, SEM_FPN),
@@ -449,6 +505,7 @@ def test_every_recipe_config_is_compared():
         'deformable_detr',
         'retinanet',
         'mask_rcnn',
+        'cascade_mask_rcnn',
         'atss',
         'gfl',
         'sparse_rcnn',
