@@ -93,6 +93,18 @@ def _download_hf(source) -> str:
         ) from None
 
 
+# Installed by pvtv2_dense.zoo, which sits above checkpoint/ (it converts released models with
+# this package's converters): turns a weights-manifest name into a local file.
+_name_resolver = None
+
+
+def set_name_resolver(resolve):
+    """Install ``resolve(name) -> local file`` for weights-manifest names (the zoo does so when
+    it is imported, as ``import pvtv2_dense`` does)."""
+    global _name_resolver
+    _name_resolver = resolve
+
+
 def _zoo_name(source) -> bool:
     """Whether ``source`` is a weights-manifest name and no file (a local file wins); a bare
     word that is neither raises the manifest's unknown-name error (close names included)."""
@@ -122,9 +134,9 @@ def fetch_checkpoint(source) -> str:
         CheckpointError: the download failed; the message names the URL.
     """
     if _zoo_name(source):
-        from ..zoo.models import resolve_weights
-
-        download = resolve_weights
+        if _name_resolver is None:
+            raise CheckpointError(f'checkpoint {source}: import pvtv2_dense to resolve model names')
+        download = _name_resolver
     elif not is_url(source):
         return source
     elif source.startswith(HF_PREFIX):

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import re
 
+from ..checkpoint.sources import set_name_resolver
 from ..errors import CheckpointError, ConfigError, did_you_mean
 from .fetch import cache_dir, fetch_weights
 from .manifest import config_of, get_entry, is_zoo_name, names
@@ -88,6 +89,9 @@ def resolve_weights(name) -> str:
     if entry['kind'] == 'model' and entry.get('convert'):
         return converted_weights(name)
     return fetch_weights(name)[0]
+
+
+set_name_resolver(resolve_weights)
 
 
 def resolve_model(name):
