@@ -66,7 +66,10 @@ def check_detector(model):
     """Raise a one-line :class:`ExportError` naming ``model`` and why it has no ONNX export."""
     from mmdet.models.detectors import DeformableDETR
 
-    if type(model) is not DeformableDETR:
+    from ..models.layers.msda_attention import DeformableDETRMSDA
+
+    # Exactly these: subclasses such as Panoptic SegFormer add heads the graph does not hold.
+    if type(model) not in (DeformableDETR, DeformableDETRMSDA):
         _refuse(type(model).__name__)
 
 

@@ -91,10 +91,15 @@ class OnnxPredictor(TorchPredictor):
 
     def __init__(self, model, pipeline, path):
         super().__init__(model, pipeline)
-        from ...deploy.onnx import check_exportable, require_onnx
+        from ...deploy.onnx import require_onnx
+        from ...deploy.onnx_det import is_detector
 
         require_onnx(runtime=True)
-        check_exportable(model)
+        if is_detector(model):
+            raise InputError(
+                f'--onnx runs segmentation, depth and classification exports; '
+                f'{type(model).__name__} runs with --checkpoint (PyTorch)'
+            )
         self.task = _onnx_task(model)
         self.path = path
         self.session = _session(path)
