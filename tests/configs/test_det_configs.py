@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from pvtv2_dense.models.backbones.pvt_v2 import resolve_arch
+from pvtv2_dense.models.layers.msda_attention import set_msda_impl
 from tests.helpers.common import ROOT
 
 DET_CONFIGS = sorted(
@@ -74,7 +75,8 @@ def _batch(size):
 
 
 def test_two_stage_runs_on_cpu_with_pytorch_deformable_attention(monkeypatch):
-    """The unchanged COCO config runs on CPU: mmcv takes its pure-PyTorch path there.
+    """The unchanged COCO config runs on CPU: with msda_impl='mmcv' mmcv takes its pure-PyTorch
+    path there; the shipped 'auto' runs the lean kernel instead (and never mmcv's path).
 
     Two-stage picks its 300 queries among the encoder's tokens, so the input must give at
     least 300 of them (128 x 128: 16^2 + 8^2 + 4^2 + 2^2 = 340).
@@ -90,8 +92,15 @@ def test_two_stage_runs_on_cpu_with_pytorch_deformable_attention(monkeypatch):
 
     monkeypatch.setattr(multi_scale_deform_attn, 'multi_scale_deformable_attn_pytorch', counting)
     init_default_scope('mmdet')
-    model = MODELS.build(cfg.model).eval()
-    with torch.no_grad():
-        (result,) = model.test_step(_batch((128, 128)))
-    assert result.pred_instances.bboxes.shape == (100, 4)
-    assert calls == ['cpu'] * 12  # 6 encoder + 6 decoder layers
+    boxes = {}
+    model = MODELS.build({**cfg.model, 'msda_impl': 'mmcv'}).eval()
+    batch = _batch((128, 128))
+    for impl in ('mmcv', 'auto'):
+        calls.clear()
+        set_msda_impl(model, impl)  # the same weights, the other kernel
+        with torch.no_grad():
+            (result,) = model.test_step(batch)
+        assert result.pred_instances.bboxes.shape == (100, 4)
+        boxes[impl] = result.pred_instances.bboxes
+        assert calls == (['cpu'] * 12 if impl == 'mmcv' else [])  # 6 encoder + 6 decoder layers
+    torch.testing.assert_close(boxes['auto'], boxes['mmcv'], rtol=1e-4, atol=1e-3)

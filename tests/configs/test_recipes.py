@@ -139,9 +139,19 @@ DEFORMABLE_DETR = {
     '*_dataloader.dataset.pipeline[0].color_type': "mmcv's default ('color') stated: grayscale "
     'and RGBA files decode to 3-channel BGR; same behaviour',
     'auto_scale_lr.enable': "mmdet's default (disabled) stated; base_batch_size is compared",
+    'model.type': "DeformableDETRMSDA: mmdet's DeformableDETR (same arguments and parameters) "
+    'whose deformable attention kernel is chosen by msda_impl (docs/extending.md)',
+    'model.msda_impl': "'auto': the lean kernel on the CPU, mmcv's own on a GPU; equal to "
+    "mmcv's in float64 (tests/models/test_lean_msda.py)",
+    '*_evaluator.type': "FastCocoMetric: mmdet's CocoMetric computed by faster-coco-eval, "
+    'equal to pycocotools to 1e-4 (tests/evaluation/test_fast_metrics.py)',
+    'tta_model': "test-time augmentation (tools/test.py --tta), mmdet's DetTTAModel; not used "
+    'unless asked for',
+    'tta_pipeline': 'the flip and three-scale pipeline of --tta (configs/_base_/tta/)',
 }
 COCO_DATA = {
     '*_dataloader.dataset.type': DEFORMABLE_DETR['*_dataloader.dataset.type'],
+    '*_evaluator.type': DEFORMABLE_DETR['*_evaluator.type'],
     '*_dataloader.dataset.pipeline[0].color_type': DEFORMABLE_DETR[
         '*_dataloader.dataset.pipeline[0].color_type'
     ],
