@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.layers.msda_attention import sampling_inputs
+
 
 def sample_levels(value, shapes, locations, weights):
     """Bilinearly sample every level at ``locations`` and sum with ``weights``.
@@ -67,24 +69,11 @@ def _msda_forward(
         query = query + query_pos
     if not self.batch_first:
         query, value = query.transpose(0, 1), value.transpose(0, 1)
-    bs, num_query, _ = query.shape
-    num_value = value.shape[1]
-    value = self.value_proj(value)
-    if key_padding_mask is not None:
-        value = value.masked_fill(key_padding_mask[..., None], 0.0)
-    value = value.view(bs, num_value, self.num_heads, -1)
-    heads, levels, points = self.num_heads, self.num_levels, self.num_points
-    offsets = self.sampling_offsets(query).view(bs, num_query, heads, levels, points, 2)
-    weights = self.attention_weights(query).view(bs, num_query, heads, levels * points)
-    weights = weights.softmax(-1).view(bs, num_query, heads, levels, points)
-    if reference_points.shape[-1] == 2:
-        # Offsets are in pixels of each level: divide by its (w, h).
-        one = offsets.new_ones(())
-        size = torch.stack([torch.stack([one * w, one * h]) for h, w in spatial_shapes])
-        locations = reference_points[:, :, None, :, None, :] + offsets / size[:, None, :]
-    else:  # boxes: offsets in half-widths of the box, per point
-        centre, wh = reference_points[:, :, None, :, None, :2], reference_points[..., 2:]
-        locations = centre + offsets / points * wh[:, :, None, :, None, :] * 0.5
+    one = query.new_ones(())  # the sizes are Python ints: constants of the graph
+    level_wh = torch.stack([torch.stack([one * w, one * h]) for h, w in spatial_shapes])
+    value, locations, weights = sampling_inputs(
+        self, query, value, key_padding_mask, reference_points, level_wh
+    )
     out = self.output_proj(sample_levels(value, spatial_shapes, locations, weights))
     if not self.batch_first:
         out = out.transpose(0, 1)

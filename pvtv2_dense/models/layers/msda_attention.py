@@ -93,35 +93,50 @@ class LeanMultiScaleDeformableAttention(MultiScaleDeformableAttention):
         return self.impl == 'mmcv' or (self.impl == 'auto' and query.device.type != 'cpu')
 
     def _sampling_inputs(self, query, value, key_padding_mask, reference_points, spatial_shapes):
-        """The kernel's inputs as mmcv's forward computes them from batch-first tokens: projected
-        values (padding zeroed), sampling locations and softmax attention weights."""
-        bs, num_query, _ = query.shape
-        num_value = value.shape[1]
-        if int(spatial_shapes.prod(1).sum()) != num_value:
+        """:func:`sampling_inputs` after checking the level sizes against the value tokens."""
+        if int(spatial_shapes.prod(1).sum()) != value.shape[1]:
             raise ConfigError(
                 f'multi-scale deformable attention: level sizes {spatial_shapes.tolist()} do '
-                f'not add up to the {num_value} value tokens'
+                f'not add up to the {value.shape[1]} value tokens'
             )
-        heads, levels, points = self.num_heads, self.num_levels, self.num_points
-        value = self.value_proj(value)
-        if key_padding_mask is not None:
-            value = value.masked_fill(key_padding_mask[..., None], 0.0)
-        value = value.view(bs, num_value, heads, -1)
-        offsets = self.sampling_offsets(query).view(bs, num_query, heads, levels, points, 2)
-        weights = self.attention_weights(query).view(bs, num_query, heads, levels * points)
-        weights = weights.softmax(-1).view(bs, num_query, heads, levels, points)
-        ref = reference_points[:, :, None, :, None]
-        if reference_points.shape[-1] == 2:  # points: offsets in pixels of each level
-            wh = spatial_shapes.flip(-1)[None, None, None, :, None]
-            locations = ref + offsets / wh
-        elif reference_points.shape[-1] == 4:  # boxes: offsets in half box sizes over points
-            locations = ref[..., :2] + offsets / points * ref[..., 2:] * 0.5
-        else:
-            raise ConfigError(
-                'multi-scale deformable attention: reference_points end in '
-                f'{reference_points.shape[-1]} values; expected 2 (points) or 4 (boxes)'
-            )
-        return value, locations, weights
+        return sampling_inputs(
+            self, query, value, key_padding_mask, reference_points, spatial_shapes.flip(-1)
+        )
+
+
+def sampling_inputs(attn, query, value, key_padding_mask, reference_points, level_wh):
+    """The kernel's inputs as mmcv's forward computes them from batch-first tokens: projected
+    values (padding zeroed), sampling locations and softmax attention weights.
+
+    Args:
+        attn (MultiScaleDeformableAttention): the module whose projections are used.
+        query (Tensor): (batch, queries, dims), the query position already added.
+        value (Tensor): (batch, tokens, dims).
+        key_padding_mask (Tensor | None): (batch, tokens), True at padding.
+        reference_points (Tensor): (batch, queries, levels, 2 or 4): points or boxes.
+        level_wh (Tensor): (levels, 2), each level's (width, height).
+    """
+    bs, num_query, _ = query.shape
+    num_value = value.shape[1]
+    heads, levels, points = attn.num_heads, attn.num_levels, attn.num_points
+    value = attn.value_proj(value)
+    if key_padding_mask is not None:
+        value = value.masked_fill(key_padding_mask[..., None], 0.0)
+    value = value.view(bs, num_value, heads, -1)
+    offsets = attn.sampling_offsets(query).view(bs, num_query, heads, levels, points, 2)
+    weights = attn.attention_weights(query).view(bs, num_query, heads, levels * points)
+    weights = weights.softmax(-1).view(bs, num_query, heads, levels, points)
+    ref = reference_points[:, :, None, :, None]
+    if reference_points.shape[-1] == 2:  # points: offsets in pixels of each level
+        locations = ref + offsets / level_wh[None, None, None, :, None]
+    elif reference_points.shape[-1] == 4:  # boxes: offsets in half box sizes over points
+        locations = ref[..., :2] + offsets / points * ref[..., 2:] * 0.5
+    else:
+        raise ConfigError(
+            'multi-scale deformable attention: reference_points end in '
+            f'{reference_points.shape[-1]} values; expected 2 (points) or 4 (boxes)'
+        )
+    return value, locations, weights
 
 
 def set_msda_impl(model, impl):
