@@ -38,8 +38,6 @@ before the model is built.
 
 import argparse
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.apis.infer import DEFAULT_MAX_PIXELS, InferOptions, run_infer
 from pvtv2_dense.cli import ToolParser, cli_entry, load_config
 from pvtv2_dense.zoo import infer_args
@@ -71,12 +69,7 @@ def parse_args(argv=None):
     )
     parser.add_argument('--max-frames', type=int, default=0, help='per video/camera (0: all)')
     parser.add_argument('--video-format', default='mp4', help='annotated videos: mp4 or avi')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

@@ -25,7 +25,6 @@ import os
 import os.path as osp
 import time
 
-from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
@@ -81,12 +80,7 @@ def parse_args(argv=None):
         'WORK_DIR/test_metrics.json (refused otherwise)',
     )
     parser.add_argument('--tta', action='store_true', help="use the config's tta_model/pipeline")
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
     add_compile_arg(parser)

@@ -25,7 +25,6 @@ shows their traceback.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from pvtv2_dense.cli import (
@@ -69,12 +68,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--deterministic', action='store_true', help='deterministic algorithms (slower)'
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+    parser.add_cfg_options(
         help='override config keys, e.g. train_cfg.max_iters=100 model.backbone.arch=b1; '
-        'the parent of each key must exist in the config',
+        'the parent of each key must exist in the config'
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     # torchrun sets LOCAL_RANK; older launchers pass --local-rank / --local_rank.

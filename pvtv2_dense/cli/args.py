@@ -28,3 +28,19 @@ class ToolParser(argparse.ArgumentParser):
             choices = [c.strip().strip("'") for c in choice.group(2).split(',')]
             hint = did_you_mean(choice.group(1), choices)
         raise CLIError(f'{message}{hint} (see {self.prog} --help)')
+
+    def add_cfg_options(self, help=None):
+        """The ``--cfg-options KEY=VALUE ...`` every config-reading tool takes (mmengine's
+        ``DictAction``; ``load_config`` applies them).
+
+        Args:
+            help (str, optional): the help text, when a tool has a more specific one.
+        """
+        from mmengine.config import DictAction
+
+        self.add_argument(
+            '--cfg-options',
+            nargs='+',
+            action=DictAction,
+            help=help or 'override config keys; the parent of each key must exist in the config',
+        )

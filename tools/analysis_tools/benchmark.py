@@ -19,7 +19,6 @@ import statistics
 import sys
 
 import torch
-from mmengine.config import DictAction
 
 from pvtv2_dense.apis.inference import build_model, default_device
 from pvtv2_dense.benchmark.dummy import dummy_batch
@@ -46,12 +45,7 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, default=None, help='CPU threads for torch')
     parser.add_argument('--out', help='also write the results to this JSON file')
     parser.add_argument('--overwrite', action='store_true', help='write over an existing --out')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     args = parser.parse_args(argv)
     refuse_overwrite(args.out, '--out', args.overwrite)
     if len(args.shape) == 1:

@@ -14,7 +14,6 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.config import DictAction
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.runner import set_random_seed
 from mmengine.utils import ProgressBar
@@ -32,12 +31,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train')
     parser.add_argument('--num', type=int, default=20, help='how many samples (default 20)')
     parser.add_argument('--seed', type=int, default=0, help='seed for the random augmentations')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

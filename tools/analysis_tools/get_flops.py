@@ -16,8 +16,6 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.benchmark.complexity import complexity
 from pvtv2_dense.cli import (
     CLIError,
@@ -39,7 +37,7 @@ def main(argv=None):
     parser.add_argument('--table', action='store_true', help='print the per-module table')
     parser.add_argument('--json', help='also write {"params", "flops"} to this file')
     parser.add_argument('--overwrite', action='store_true', help='write over an existing --json')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys')
+    parser.add_cfg_options()
     args = parser.parse_args(argv)
     if len(args.shape) not in (1, 2) or min(args.shape) < 1:
         raise CLIError(f'--shape takes H W or one size, got {args.shape}')

@@ -16,8 +16,6 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.cli import ToolParser, cli_entry, load_config
 
 
@@ -30,12 +28,7 @@ def parse_args(argv=None):
     parser.add_argument('--calib', type=int, default=8, help='validation images to calibrate on')
     parser.add_argument('--rounds', type=int, default=10, help='timed rounds')
     parser.add_argument('--threads', type=int, help='ONNX Runtime intra-op threads')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

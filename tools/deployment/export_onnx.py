@@ -27,8 +27,6 @@ Needs requirements/deploy.txt (onnx, onnxruntime).
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.cli import CLIError, ToolParser, cli_entry, load_config, refuse_overwrite
 from pvtv2_dense.deploy.outputs import check_writable
 from pvtv2_dense.errors import ExportError
@@ -52,12 +50,7 @@ def parse_args(argv=None):
     parser.add_argument('--tolerance', type=float, default=1e-4, help='for --verify')
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default: 18)')
     parser.add_argument('--overwrite', action='store_true', help='write over an existing --out')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

@@ -13,8 +13,6 @@ Example:
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.cli import ToolParser, cli_entry, load_config, refuse_overwrite
 from pvtv2_dense.deploy.outputs import check_writable
 
@@ -27,12 +25,7 @@ def parse_args(argv=None):
     parser.add_argument('--mode', choices=('dynamic', 'static'), default='dynamic')
     parser.add_argument('--calib', type=int, default=32, help='images to calibrate on (static)')
     parser.add_argument('--overwrite', action='store_true', help='write over an existing --out')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

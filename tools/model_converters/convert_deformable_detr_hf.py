@@ -19,8 +19,6 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.cli import (
     CLIError,
     ToolParser,
@@ -40,12 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--out-config', help='output config (default: OUT_CKPT with .py)')
     parser.add_argument('--tolerance', type=float, default=1e-5, help='largest output difference')
     parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 

@@ -31,8 +31,6 @@ Examples:
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
 from pvtv2_dense.cli import ToolParser, cli_entry, load_config, refuse_overwrite
 from pvtv2_dense.deploy.outputs import check_writable
 
@@ -47,12 +45,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--exact', action='store_true', help="refuse a LayerNorm eps HF's config cannot express"
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys; the parent of each key must exist in the config',
-    )
+    parser.add_cfg_options()
     return parser.parse_args(argv)
 
 
