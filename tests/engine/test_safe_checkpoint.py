@@ -204,7 +204,10 @@ def _closure(path):
     found = {path}
     bases = _BASES.search(text)
     for rel in re.findall(r'[\'"]([^\'"]+\.py)[\'"]', bases.group(1)) if bases else []:
-        found |= _closure(osp.normpath(osp.join(osp.dirname(path), rel)))
+        if rel.startswith('pvtv2_dense::'):  # a package-scoped base: configs/ of this repo
+            found |= _closure(osp.join(ROOT, 'configs', rel.split('::', 1)[1]))
+        else:
+            found |= _closure(osp.normpath(osp.join(osp.dirname(path), rel)))
     return found
 
 
