@@ -93,7 +93,11 @@ def test_two_stage_runs_on_cpu_with_pytorch_deformable_attention(monkeypatch):
     monkeypatch.setattr(multi_scale_deform_attn, 'multi_scale_deformable_attn_pytorch', counting)
     init_default_scope('mmdet')
     boxes = {}
-    model = MODELS.build({**cfg.model, 'msda_impl': 'mmcv'}).eval()
+    backbone = {**cfg.model.backbone, 'init_cfg': None}  # no download; random weights
+    model = MODELS.build({**cfg.model, 'backbone': backbone, 'msda_impl': 'mmcv'})
+    torch.manual_seed(0)
+    model.init_weights()  # every parameter set (a built module may hold uninitialised memory)
+    model.eval()
     batch = _batch((128, 128))
     for impl in ('mmcv', 'auto'):
         calls.clear()

@@ -9,6 +9,7 @@ from pvtv2_dense.benchmark import detr as detr_models
 from pvtv2_dense.benchmark.detr import _detr_samples, build_detr, detr_step
 from pvtv2_dense.benchmark.glpn import glpn_step
 from pvtv2_dense.benchmark.segformer import segformer_step
+from pvtv2_dense.errors import ConfigError
 from tests.helpers.common import ROOT
 from tests.helpers.tools import load_tool
 
@@ -88,9 +89,9 @@ def test_detr_steps_run(monkeypatch):
     with torch.no_grad():
         result = detr_step('ours', 'b0', DETR_B0, mode='infer', size=64)()
     assert result[0].pred_instances.bboxes.shape == (100, 4)
-    with pytest.raises(ValueError, match='unknown implementation'):
+    with pytest.raises(ConfigError, match='unknown implementation'):
         build_detr('timm', DETR_B0)
-    with pytest.raises(RuntimeError, match='linear SRA'):
+    with pytest.raises(ConfigError, match='linear SRA'):
         build_detr('mmdet', DETR_B0.replace('b0', 'b2-li'))
 
 
