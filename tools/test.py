@@ -43,6 +43,7 @@ from pvtv2_dense.cli import (
     check_writable,
     cli_entry,
     default_work_dir,
+    finish_distributed,
     load_config,
     refuse_overwrite,
 )
@@ -180,6 +181,7 @@ def main(argv=None):
         with atomic_output(path) as tmp, open(tmp, 'w') as f:
             json.dump(metrics, f, indent=2)
         print(f'metrics written to {path}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

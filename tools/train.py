@@ -36,6 +36,7 @@ from pvtv2_dense.cli import (
     check_train_inputs,
     cli_entry,
     default_work_dir,
+    finish_distributed,
     load_config,
     training_run,
 )
@@ -125,6 +126,7 @@ def main(argv=None):
             # Resuming needs an exact fit; plain load_from (fine-tuning) keeps mmengine's warnings.
             check_checkpoint(runner.model, cfg.load_from, args.config)
         runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ from .config import (
     default_work_dir,
     load_config,
 )
-from .dist_env import adapt_for_cpu, check_launcher_env
+from .dist_env import adapt_for_cpu, check_launcher_env, finish_distributed
 from .errors import EXIT_USER_ERROR, CLIError, cli_entry, input_error_message, one_line
 from .run_checks import check_test_config
 from .training import check_train_inputs, training_run
@@ -38,6 +38,7 @@ __all__ = [
     'check_checkpoint',
     'check_finite',
     'check_launcher_env',
+    'finish_distributed',
     'check_test_config',
     'check_train_inputs',
     'check_writable',

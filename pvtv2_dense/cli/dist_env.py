@@ -127,3 +127,11 @@ def adapt_for_cpu(cfg, launcher):
             kwargs['timeout'] = timedelta(seconds=kwargs['timeout'])
         dist.init_process_group(backend='gloo', **kwargs)
     return True
+
+
+def finish_distributed():
+    """End a distributed run cleanly: every rank waits for the others, then leaves the process
+    group (a rank that exits with gloo's threads still running aborts, SIGABRT)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
