@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.layers.msda_attention import sampling_inputs
+from ..models.layers.msda_attention import batch_first_tokens, project_output, sampling_inputs
 
 
 def sample_levels(value, shapes, locations, weights):
@@ -63,21 +63,13 @@ def _msda_forward(
     **kwargs,
 ):
     """The forward of mmcv's ``MultiScaleDeformableAttention`` with ``spatial_shapes`` a list."""
-    value = query if value is None else value
-    identity = query if identity is None else identity
-    if query_pos is not None:
-        query = query + query_pos
-    if not self.batch_first:
-        query, value = query.transpose(0, 1), value.transpose(0, 1)
+    query, value, identity = batch_first_tokens(self, query, value, identity, query_pos)
     one = query.new_ones(())  # the sizes are Python ints: constants of the graph
     level_wh = torch.stack([torch.stack([one * w, one * h]) for h, w in spatial_shapes])
     value, locations, weights = sampling_inputs(
         self, query, value, key_padding_mask, reference_points, level_wh
     )
-    out = self.output_proj(sample_levels(value, spatial_shapes, locations, weights))
-    if not self.batch_first:
-        out = out.transpose(0, 1)
-    return self.dropout(out) + identity
+    return project_output(self, sample_levels(value, spatial_shapes, locations, weights), identity)
 
 
 def swap_msda(model: nn.Module) -> int:

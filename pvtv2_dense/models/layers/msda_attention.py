@@ -67,11 +67,7 @@ class LeanMultiScaleDeformableAttention(MultiScaleDeformableAttention):
                 reference_points, spatial_shapes, level_start_index, **kwargs,
             )  # fmt: skip
         identity = kwargs.get('residual') if identity is None else identity  # mmcv's old name
-        value = query if value is None else value
-        identity = query if identity is None else identity
-        query = query if query_pos is None else query + query_pos
-        if not self.batch_first:  # (tokens, batch, dims) -> (batch, tokens, dims)
-            query, value = query.transpose(0, 1), value.transpose(0, 1)
+        query, value, identity = batch_first_tokens(self, query, value, identity, query_pos)
         value, locations, weights = self._sampling_inputs(
             query, value, key_padding_mask, reference_points, spatial_shapes
         )
@@ -82,10 +78,7 @@ class LeanMultiScaleDeformableAttention(MultiScaleDeformableAttention):
             output = multi_scale_deformable_attn_pytorch(value, spatial_shapes, locations, weights)
         else:
             output = lean_msda(value, spatial_shapes, locations, weights)
-        output = self.output_proj(output)
-        if not self.batch_first:
-            output = output.transpose(0, 1)
-        return self.dropout(output) + identity
+        return project_output(self, output, identity)
 
     def uses_mmcv(self, query):
         """Whether a forward on ``query`` is mmcv's own: ``impl='mmcv'``, or 'auto' off the CPU
@@ -102,6 +95,26 @@ class LeanMultiScaleDeformableAttention(MultiScaleDeformableAttention):
         return sampling_inputs(
             self, query, value, key_padding_mask, reference_points, spatial_shapes.flip(-1)
         )
+
+
+def batch_first_tokens(attn, query, value, identity, query_pos):
+    """mmcv's forward up to the sampling: ``value`` and ``identity`` default to ``query``, the
+    query position is added, and the tokens are made (batch, tokens, dims)."""
+    value = query if value is None else value
+    identity = query if identity is None else identity
+    query = query if query_pos is None else query + query_pos
+    if not attn.batch_first:  # (tokens, batch, dims) -> (batch, tokens, dims)
+        query, value = query.transpose(0, 1), value.transpose(0, 1)
+    return query, value, identity
+
+
+def project_output(attn, output, identity):
+    """mmcv's forward after the sampling: output projection, the caller's token layout,
+    dropout and the residual."""
+    output = attn.output_proj(output)
+    if not attn.batch_first:
+        output = output.transpose(0, 1)
+    return attn.dropout(output) + identity
 
 
 def sampling_inputs(attn, query, value, key_padding_mask, reference_points, level_wh):
